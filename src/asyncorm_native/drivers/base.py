@@ -1,0 +1,130 @@
+"""The async driver: run a plan's steps on leased connections, on the event loop.
+
+A *lease* is one database connection held for the length of one plan run
+(pool connection, or the caller's Django connection when it is inside a
+transaction). A plan may touch several aliases (prefetching across
+databases); the session leases one connection per alias on first use and
+returns them all when the plan ends, is cancelled or fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from ..steps import Close, Emit, Execute, Fetch, FetchMany, Plan, Row, Step
+
+T = TypeVar("T")
+
+
+class AsyncLease(Protocol):
+    """One connection, held by one plan run."""
+
+    async def execute(self, step: Execute) -> Any:
+        """Run ``step``; return rows, a row, ``(rows, names)`` or None (stream opened)."""
+
+    async def fetchmany(self, size: int) -> list[Row]:
+        """Next rows of the open stream."""
+
+    async def close_stream(self) -> None:
+        """Close the open stream, if any."""
+
+    async def release(self) -> None:
+        """Give the connection back (closing any open stream)."""
+
+
+Acquire = Callable[[str], Awaitable[AsyncLease]]
+
+
+class AsyncSession:
+    """The leases of one plan run, one per alias, acquired on first use."""
+
+    __slots__ = ("_acquire", "_leases", "_stream")
+
+    def __init__(self, acquire: Acquire) -> None:
+        self._acquire = acquire
+        self._leases: dict[str, AsyncLease] = {}
+        self._stream: AsyncLease | None = None
+
+    async def perform(self, step: Step) -> Any:
+        kind = type(step)
+        if kind is Execute:
+            lease = self._leases.get(step.using)
+            if lease is None:
+                lease = self._leases[step.using] = await self._acquire(step.using)
+            result = await lease.execute(step)
+            if step.fetch is Fetch.STREAM:
+                self._stream = lease
+            return result
+        if kind is FetchMany:
+            if self._stream is None:
+                raise RuntimeError("asyncorm_native: FetchMany without an open stream")
+            return await self._stream.fetchmany(step.size)
+        if kind is Close:
+            if self._stream is not None:
+                stream, self._stream = self._stream, None
+                await stream.close_stream()
+            return None
+        raise TypeError(f"asyncorm_native: the async driver cannot perform {step!r}")
+
+    async def close(self) -> None:
+        """Release every lease (each lease makes its own release cancellation-safe)."""
+        leases, self._leases, self._stream = list(self._leases.values()), {}, None
+        errors = []
+        for lease in leases:
+            try:
+                await lease.release()
+            except BaseException as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+async def run(plan: Plan[T], acquire: Acquire) -> T:
+    """Run a plan that returns one value."""
+    session = AsyncSession(acquire)
+    send: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                step = plan.send(send) if error is None else plan.throw(error)
+            except StopIteration as stop:
+                return stop.value
+            error = None
+            if type(step) is Emit:
+                raise TypeError("asyncorm_native: a value plan emitted items")
+            try:
+                send = await session.perform(step)
+            except BaseException as exc:  # thrown into the plan, which re-raises
+                error, send = exc, None
+    finally:
+        plan.close()
+        if session._leases:
+            await session.close()
+
+
+async def iterate(plan: Plan[Any], acquire: Acquire) -> AsyncIterator[Any]:
+    """Run a streaming plan, yielding the items it emits."""
+    session = AsyncSession(acquire)
+    send: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                step = plan.send(send) if error is None else plan.throw(error)
+            except StopIteration:
+                return
+            error = send = None
+            if type(step) is Emit:
+                for item in step.items:
+                    yield item
+                continue
+            try:
+                send = await session.perform(step)
+            except BaseException as exc:
+                error = exc
+    finally:
+        plan.close()
+        if session._leases:
+            await session.close()

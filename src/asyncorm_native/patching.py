@@ -1,0 +1,311 @@
+"""``install()`` / ``uninstall()``: swap Django's read a-methods for native ones.
+
+Each native method is thin: check that the call can run natively (else call
+Django's stock method and count why), then run the method's plan on the async
+driver. A plan that meets something it cannot do natively (``Unsupported``,
+or a Django helper needing sync I/O) before handing out any result falls back
+to the stock method too: reads have no side effects, so the answer is Django's.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import django
+from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
+from django.core.signals import setting_changed
+from django.db import NotSupportedError, connections
+from django.db import models as django_models
+from django.db.models import query as django_query
+from django.db.models.query import QuerySet, RawQuerySet
+from django.db.models.sql.compiler import SQLCompiler
+
+from . import pools, reporting, router
+from .drivers import base
+from .plans import Unsupported, intercept, prefetch, queryset, raw, rows
+from .steps import Plan
+
+SUPPORTED_DJANGO = (5, 2)
+_lock = threading.Lock()
+_stock: dict[str, Any] = {}
+
+#: Sync methods a QuerySet subclass may override to change what an a-method does.
+_EVALUATION = ("_fetch_all", "__iter__", "__len__", "_prefetch_related_objects")
+_TWINS: dict[str, tuple[str, ...]] = {
+    "aget": ("get", *_EVALUATION),
+    "afirst": ("first", *_EVALUATION),
+    "alast": ("last", *_EVALUATION),
+    "aearliest": ("earliest", "_earliest", "get", *_EVALUATION),
+    "alatest": ("latest", "_earliest", "get", *_EVALUATION),
+    "acount": ("count",),
+    "aexists": ("exists",),
+    "acontains": ("contains", "exists"),
+    "aaggregate": ("aggregate",),
+    "ain_bulk": ("in_bulk", *_EVALUATION),
+    "aiterator": (),
+    "__aiter__": ("_fetch_all", "_prefetch_related_objects"),
+}
+_RAW_TWINS = ("_fetch_all", "iterator", "_prefetch_related_objects")
+_override_cache: dict[tuple[type, str], str | None] = {}
+
+
+def _overridden(cls: type, method: str, base_cls: type, names: tuple[str, ...]) -> str | None:
+    key = (cls, method)
+    try:
+        return _override_cache[key]
+    except KeyError:
+        pass
+    kind = None
+    for name in names:
+        if getattr(cls, name, None) is not getattr(base_cls, name, None):
+            kind = f"{cls.__qualname__} overrides {name}()"
+            break
+    _override_cache[key] = kind
+    return kind
+
+
+def _blocked(qs: Any, method: str) -> str | None:
+    """Why ``qs.<method>()`` cannot run natively, or None."""
+    cls = type(qs)
+    if cls is not QuerySet:
+        kind = _overridden(cls, method, QuerySet, _TWINS[method])
+        if kind:
+            return kind
+    alias = qs.db
+    try:
+        pools.check_supported(alias)
+    except Unsupported as exc:
+        return exc.kind
+    if qs.query.select_for_update and router.caller_transaction(alias) is None:
+        return "select_for_update() outside a transaction"
+    return None
+
+
+def _fallback_kind(exc: BaseException) -> str:
+    if isinstance(exc, Unsupported):
+        return exc.kind
+    return f"a Django helper needed synchronous I/O ({exc})"
+
+
+async def _call(
+    method: str, alias: str | None, plan: Callable[[], Plan[Any]], stock: Callable[[], Awaitable[Any]]
+) -> Any:
+    """Run ``plan`` natively; on a fallback request run ``stock`` instead."""
+    try:
+        if alias is not None:
+            await pools.prepare(alias)
+        result = await base.run(plan(), router.acquire)
+    except (Unsupported, SynchronousOnlyOperation) as exc:
+        reporting.fallback(method, _fallback_kind(exc))
+        return await stock()
+    reporting.native(method)
+    return result
+
+
+def _method(name: str, make_plan: Callable[..., Plan[Any]]) -> Callable[..., Awaitable[Any]]:
+    stock = _stock[name]
+
+    async def native_method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        kind = _blocked(self, name)
+        if kind is not None:
+            reporting.fallback(name, kind)
+            return await stock(self, *args, **kwargs)
+        return await _call(
+            name,
+            self.db,
+            lambda: make_plan(self, *args, **kwargs),
+            lambda: stock(self, *args, **kwargs),
+        )
+
+    native_method.__name__ = native_method.__qualname__ = name
+    native_method.__doc__ = f"Native ``{name}()`` (asyncorm_native); see ``QuerySet.{name[1:]}()``."
+    return native_method
+
+
+def _plan_aget(qs: Any, *args: Any, **kwargs: Any) -> Plan[Any]:
+    return queryset.get(qs, args, kwargs)
+
+
+def _plan_aearliest(qs: Any, *fields: str) -> Plan[Any]:
+    return queryset.earliest(qs, fields)
+
+
+def _plan_alatest(qs: Any, *fields: str) -> Plan[Any]:
+    return queryset.latest(qs, fields)
+
+
+def _plan_aaggregate(qs: Any, *args: Any, **kwargs: Any) -> Plan[Any]:
+    return queryset.aggregate(qs, args, kwargs)
+
+
+def _plan_ain_bulk(qs: Any, id_list: Any = None, *, field_name: str = "pk") -> Plan[Any]:
+    return queryset.in_bulk(qs, id_list, field_name)
+
+
+_PLANS: dict[str, Callable[..., Plan[Any]]] = {
+    "aget": _plan_aget,
+    "afirst": queryset.first,
+    "alast": queryset.last,
+    "aearliest": _plan_aearliest,
+    "alatest": _plan_alatest,
+    "acount": queryset.count,
+    "aexists": queryset.exists,
+    "acontains": queryset.contains,
+    "aaggregate": _plan_aaggregate,
+    "ain_bulk": _plan_ain_bulk,
+}
+
+
+def _queryset_aiter(self: Any) -> AsyncIterator[Any]:
+    """Native ``async for obj in queryset`` (asyncorm_native)."""
+    return _aiter_results(self)
+
+
+async def _aiter_results(qs: Any) -> AsyncIterator[Any]:
+    stock = _stock["__aiter__"]
+
+    async def stock_list() -> list[Any]:
+        return [item async for item in stock(qs)]
+
+    kind = _blocked(qs, "__aiter__")
+    if kind is not None:
+        reporting.fallback("__aiter__", kind)
+        results = await stock_list()
+    else:
+        results = await _call("__aiter__", qs.db, lambda: rows.evaluate(qs), stock_list)
+    for item in results:
+        yield item
+
+
+async def _queryset_aiterator(self: Any, chunk_size: int = 2000) -> AsyncIterator[Any]:
+    """Native ``QuerySet.aiterator()`` (asyncorm_native): server-side cursor on PostgreSQL."""
+    if chunk_size <= 0:
+        raise ValueError("Chunk size must be strictly positive.")
+    stock = _stock["aiterator"]
+    kind = _blocked(self, "aiterator")
+    if kind is None:
+        use_chunked_fetch = not connections[self.db].settings_dict.get(
+            "DISABLE_SERVER_SIDE_CURSORS"
+        )
+        emitted = False
+        try:
+            await pools.prepare(self.db)
+            plan = rows.stream(
+                self, use_chunked_fetch, chunk_size, self._prefetch_related_lookups
+            )
+            async for item in base.iterate(plan, router.acquire):
+                if not emitted:
+                    emitted = True
+                    reporting.native("aiterator")
+                yield item
+            if not emitted:
+                reporting.native("aiterator")
+            return
+        except (Unsupported, SynchronousOnlyOperation) as exc:
+            if emitted:
+                raise NotSupportedError(
+                    "asyncorm_native could not continue aiterator() natively after "
+                    f"the first results: {_fallback_kind(exc)}"
+                ) from exc
+            kind = _fallback_kind(exc)
+    reporting.fallback("aiterator", kind)
+    async for item in stock(self, chunk_size=chunk_size):
+        yield item
+
+
+def _raw_aiter(self: Any) -> AsyncIterator[Any]:
+    """Native ``async for obj in Model.objects.raw(...)`` (asyncorm_native)."""
+    return _raw_results(self)
+
+
+async def _raw_results(raw_qs: Any) -> AsyncIterator[Any]:
+    stock = _stock["RawQuerySet.__aiter__"]
+
+    async def stock_list() -> list[Any]:
+        return [item async for item in stock(raw_qs)]
+
+    cls = type(raw_qs)
+    kind = None
+    if cls is not RawQuerySet:
+        kind = _overridden(cls, "__aiter__", RawQuerySet, _RAW_TWINS)
+    if kind is None:
+        try:
+            pools.check_supported(raw_qs.db)
+        except Unsupported as exc:
+            kind = exc.kind
+    if kind is not None:
+        reporting.fallback("RawQuerySet.__aiter__", kind)
+        results = await stock_list()
+    else:
+        results = await _call(
+            "RawQuerySet.__aiter__", raw_qs.db, lambda: raw.evaluate_raw(raw_qs), stock_list
+        )
+    for item in results:
+        yield item
+
+
+async def aprefetch_related_objects(model_instances: Any, *related_lookups: Any) -> None:
+    """Native ``aprefetch_related_objects()``: the prefetch queries run on the async driver."""
+    stock = _stock.get("aprefetch_related_objects", django_query.aprefetch_related_objects)
+    try:
+        alias = model_instances[0]._state.db
+    except (IndexError, TypeError, AttributeError, KeyError):
+        alias = None
+    return await _call(
+        "aprefetch_related_objects",
+        alias,
+        lambda: prefetch.prefetch_related_objects(model_instances, *related_lookups),
+        lambda: stock(model_instances, *related_lookups),
+    )
+
+
+def is_installed() -> bool:
+    return bool(_stock)
+
+
+def install() -> None:
+    """Replace Django's read a-methods with native ones (idempotent)."""
+    if django.VERSION[:2] != SUPPORTED_DJANGO:
+        raise ImproperlyConfigured(
+            "asyncorm_native follows Django %d.%d's ORM internals; Django %s is installed. "
+            "Do not call install() (or set ASYNCORM_NATIVE['INSTALL'] = False)."
+            % (*SUPPORTED_DJANGO, django.get_version())
+        )
+    with _lock:
+        if _stock:
+            return
+        for name in (*_PLANS, "aiterator", "__aiter__"):
+            _stock[name] = QuerySet.__dict__[name]
+        _stock["RawQuerySet.__aiter__"] = RawQuerySet.__dict__["__aiter__"]
+        _stock["aprefetch_related_objects"] = django_query.aprefetch_related_objects
+        _stock["SQLCompiler.execute_sql"] = SQLCompiler.__dict__["execute_sql"]
+
+        for name, make_plan in _PLANS.items():
+            setattr(QuerySet, name, _method(name, make_plan))
+        QuerySet.aiterator = _queryset_aiterator
+        QuerySet.__aiter__ = _queryset_aiter
+        RawQuerySet.__aiter__ = _raw_aiter
+        django_query.aprefetch_related_objects = aprefetch_related_objects
+        django_models.aprefetch_related_objects = aprefetch_related_objects
+        SQLCompiler.execute_sql = intercept.execute_sql
+        router.start_tracking()
+        setting_changed.connect(pools.retire_pools, dispatch_uid="asyncorm_native.pools")
+
+
+def uninstall() -> None:
+    """Give Django its stock methods back (open pools stay until ``close_pools()``)."""
+    with _lock:
+        if not _stock:
+            return
+        for name in (*_PLANS, "aiterator", "__aiter__"):
+            setattr(QuerySet, name, _stock[name])
+        RawQuerySet.__aiter__ = _stock["RawQuerySet.__aiter__"]
+        django_query.aprefetch_related_objects = _stock["aprefetch_related_objects"]
+        django_models.aprefetch_related_objects = _stock["aprefetch_related_objects"]
+        SQLCompiler.execute_sql = _stock["SQLCompiler.execute_sql"]
+        router.stop_tracking()
+        setting_changed.disconnect(dispatch_uid="asyncorm_native.pools")
+        _stock.clear()
+        _override_cache.clear()

@@ -1,0 +1,187 @@
+"""Native pools: one per database alias and event loop, created on first use.
+
+A pool belongs to the loop that created it (asyncio and psycopg objects cannot
+cross loops). Pools close with :func:`close_pools`, on ASGI lifespan shutdown
+(``asyncorm_native.asgi``) and, failing both, when their loop shuts down
+(``asyncio.run()`` and ``asyncio.Runner`` finalize async generators: a sentinel
+generator per loop closes that loop's pools). Changing ``DATABASES``,
+``TIME_ZONE`` or ``USE_TZ`` retires the pools so new connections pick it up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+
+from django.db import connections
+
+from . import conf
+from .plans import Unsupported
+
+logger = logging.getLogger("asyncorm_native")
+
+#: Django's own backends only: a subclass (PostGIS, custom engines) may set up
+#: its connections in ways the native drivers do not repeat.
+SUPPORTED_BACKENDS = {
+    "django.db.backends.postgresql.base": "postgresql",
+    "django.db.backends.sqlite3.base": "sqlite",
+}
+RESET_SETTINGS = frozenset({"DATABASES", "TIME_ZONE", "USE_TZ", conf.SETTING})
+
+
+class _LoopPools:
+    """The pools of one event loop."""
+
+    def __init__(self) -> None:
+        self.pools: dict[str, Any] = {}
+        self.opening: dict[str, asyncio.Future[Any]] = {}
+        self.sentinel: Any = None
+
+    async def close(self) -> None:
+        pools, self.pools = list(self.pools.values()), {}
+        for pool in pools:
+            try:
+                await pool.close()
+            except Exception:  # closing must go on for the other pools
+                logger.exception("asyncorm_native: closing the %r pool failed", pool.alias)
+
+
+_registry: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPools] = (
+    weakref.WeakKeyDictionary()
+)
+_server_versions: dict[str, int] = {}
+
+
+async def _sentinel(entry: _LoopPools) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await entry.close()
+
+
+async def _loop_entry(loop: asyncio.AbstractEventLoop) -> _LoopPools:
+    entry = _registry.get(loop)
+    if entry is None:
+        entry = _registry[loop] = _LoopPools()
+        entry.sentinel = _sentinel(entry)
+        await entry.sentinel.asend(None)
+    return entry
+
+
+def check_supported(alias: str) -> None:
+    """Raise :class:`Unsupported` unless ``alias`` can run natively."""
+    wrapper = connections[alias]
+    vendor = SUPPORTED_BACKENDS.get(type(wrapper).__module__)
+    if vendor is None:
+        raise Unsupported(f"no native driver for the {type(wrapper).__module__} backend")
+    if vendor == "postgresql":
+        from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+        if not is_psycopg3:
+            raise Unsupported("PostgreSQL through psycopg2 (the native driver needs psycopg 3)")
+    else:
+        name = str(wrapper.settings_dict["NAME"])
+        if name == ":memory:" or name == "" or ("mode=memory" in name and "cache=shared" not in name):
+            raise Unsupported("private in-memory SQLite database (other connections cannot see it)")
+    databases = conf.current().databases
+    if databases is not None and alias not in databases:
+        raise Unsupported(f"database {alias!r} not in ASYNCORM_NATIVE['DATABASES']")
+
+
+def _new_pool(alias: str) -> Any:
+    check_supported(alias)
+    options = conf.current().pool_options(alias)
+    if connections[alias].vendor == "postgresql":
+        from .drivers.postgres import PostgresPool
+
+        return PostgresPool(alias, options)
+    from .drivers.sqlite import SQLitePool
+
+    return SQLitePool(alias, options)
+
+
+def prime(alias: str) -> None:
+    """Give this thread's Django connection the server version, so compiling needs no query."""
+    version = _server_versions.get(alias)
+    if version is not None:
+        wrapper = connections[alias]
+        if "pg_version" not in wrapper.__dict__:
+            wrapper.__dict__["pg_version"] = version
+
+
+async def prepare(alias: str) -> None:
+    """Before compiling for ``alias``: make sure Django will not query the server version."""
+    if alias in _server_versions:
+        prime(alias)
+    elif connections[alias].vendor == "postgresql":
+        await get_pool(alias)  # learns the version, primes this thread's connection
+
+
+async def get_pool(alias: str) -> Any:
+    """The open pool of ``alias`` for the running loop (created and opened on first use)."""
+    loop = asyncio.get_running_loop()
+    entry = _registry.get(loop) or await _loop_entry(loop)
+    pool = entry.pools.get(alias)
+    if pool is not None and pool.database_name == connections[alias].settings_dict["NAME"]:
+        return pool
+    if pool is not None:  # the database was renamed (test databases): start afresh
+        entry.pools.pop(alias)
+        loop.create_task(pool.close())
+    opening = entry.opening.get(alias)
+    if opening is not None:
+        return await asyncio.shield(opening)
+    opening = entry.opening[alias] = loop.create_future()
+    try:
+        pool = _new_pool(alias)
+        await pool.open()
+    except BaseException as exc:
+        entry.opening.pop(alias, None)
+        opening.set_exception(exc)
+        opening.exception()  # retrieved: waiters re-raise it, no "never retrieved" warning
+        raise
+    entry.pools[alias] = pool
+    entry.opening.pop(alias, None)
+    opening.set_result(pool)
+    if pool.server_version is not None:
+        _server_versions[alias] = pool.server_version
+        prime(alias)
+    return pool
+
+
+async def close_pools() -> None:
+    """Close the native pools of the running event loop (they reopen on next use)."""
+    entry = _registry.get(asyncio.get_running_loop())
+    if entry is not None:
+        await entry.close()
+
+
+def retire_pools(**kwargs: Any) -> None:
+    """``setting_changed`` receiver: pools made under old settings close and are rebuilt."""
+    if kwargs.get("setting") not in RESET_SETTINGS:
+        return
+    conf.reset()
+    _server_versions.clear()
+    for loop, entry in list(_registry.items()):
+        pools, entry.pools = list(entry.pools.values()), {}
+        if not pools or loop.is_closed():
+            continue
+        for pool in pools:
+            try:
+                loop.call_soon_threadsafe(loop.create_task, pool.close())
+            except RuntimeError:  # loop closed meanwhile
+                pass
+
+
+def stats() -> dict[str, dict[str, Any]]:
+    """Size and idle count of each pool of the running loop (empty outside a loop)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return {}
+    entry = _registry.get(loop)
+    if entry is None:
+        return {}
+    return {alias: pool.stats() for alias, pool in entry.pools.items()}

@@ -1,0 +1,73 @@
+"""What ran natively and what fell back to Django's stock method, and why.
+
+Each fallback is counted by (method, kind) and logged once per kind at DEBUG
+on the ``asyncorm_native`` logger. ``asyncorm_native.report()`` returns a
+:class:`Report`; ``str(report)`` is a small table.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger("asyncorm_native")
+
+_native: Counter[str] = Counter()
+_fallback: Counter[tuple[str, str]] = Counter()
+_logged_kinds: set[str] = set()
+
+
+def native(method: str) -> None:
+    """Count one native run of ``method``."""
+    _native[method] += 1
+
+
+def fallback(method: str, kind: str) -> None:
+    """Count one fallback of ``method`` to Django's stock method; log each new kind once."""
+    _fallback[method, kind] += 1
+    if kind not in _logged_kinds:
+        _logged_kinds.add(kind)
+        logger.debug("asyncorm_native: %s() runs Django's stock method: %s", method, kind)
+
+
+def reset() -> None:
+    """Forget all counts (and which kinds were logged)."""
+    _native.clear()
+    _fallback.clear()
+    _logged_kinds.clear()
+
+
+@dataclass(frozen=True)
+class Report:
+    """A snapshot of the counters."""
+
+    installed: bool
+    native: dict[str, int]
+    fallback: dict[str, dict[str, int]]
+    pools: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def fallback_total(self) -> int:
+        return sum(n for kinds in self.fallback.values() for n in kinds.values())
+
+    def __str__(self) -> str:
+        lines = [f"asyncorm_native: {'installed' if self.installed else 'not installed'}"]
+        for method in sorted(set(self.native) | set(self.fallback)):
+            lines.append(f"  {method:<28} native {self.native.get(method, 0):>6}")
+            for kind, count in sorted(self.fallback.get(method, {}).items()):
+                lines.append(f"  {'':<28} stock  {count:>6}  ({kind})")
+        for alias, info in sorted(self.pools.items()):
+            lines.append(
+                f"  pool {alias!r} ({info['vendor']}): {info['size']} open, "
+                f"{info['idle']} idle, max {info['max_size']}"
+            )
+        return "\n".join(lines)
+
+
+def snapshot(installed: bool, pools: dict[str, dict[str, Any]]) -> Report:
+    by_method: dict[str, dict[str, int]] = {}
+    for (method, kind), count in _fallback.items():
+        by_method.setdefault(method, {})[kind] = count
+    return Report(installed=installed, native=dict(_native), fallback=by_method, pools=pools)

@@ -1,0 +1,95 @@
+"""Where a native query runs: the caller's open Django transaction, or the native pool.
+
+Stock a-methods run in the thread ``sync_to_async`` picks. When that thread is
+parked in ``async_to_sync`` with its Django connection inside ``atomic()``
+(or with autocommit off), uncommitted rows live only in that transaction, so
+the native query must run there too (see ``drivers.django_sync.PinnedLease``).
+Otherwise it takes a pool connection. Connections are tracked as Django opens
+them (``connection_created``) to find the parked thread's one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from typing import Any
+
+from asgiref.sync import AsyncToSync
+from django.db import connections
+from django.db.backends.signals import connection_created
+
+from .drivers.base import AsyncLease
+from .drivers.django_sync import PinnedLease
+from .plans import Unsupported
+
+_opened: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _track(sender: Any, connection: Any, **kwargs: Any) -> None:
+    _opened.add(connection)
+
+
+def start_tracking() -> None:
+    """Track Django connections from now on (and the ones already open in this thread)."""
+    connection_created.connect(_track, dispatch_uid="asyncorm_native.router")
+    for wrapper in connections.all(initialized_only=True):
+        if wrapper.connection is not None:
+            _opened.add(wrapper)
+
+
+def stop_tracking() -> None:
+    connection_created.disconnect(dispatch_uid="asyncorm_native.router")
+    _opened.clear()
+
+
+def _parked_thread_ident() -> int | None:
+    """The thread stock ``sync_to_async`` would use when it is parked in ``async_to_sync``."""
+    executor = getattr(AsyncToSync.executors, "current", None)
+    if executor is None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        executor = AsyncToSync.loop_thread_executors.get(loop)
+    if executor is None:
+        return None
+    return executor._work_thread.ident
+
+
+def caller_transaction(alias: str) -> Any | None:
+    """The Django connection (wrapper) of ``alias`` holding the caller's transaction, if any."""
+    if not _opened:
+        return None
+    here = threading.get_ident()
+    parked = _parked_thread_ident()
+    for wrapper in list(_opened):
+        if (
+            wrapper.alias == alias
+            and wrapper._thread_ident in (here, parked)
+            and wrapper.connection is not None
+            and (wrapper.in_atomic_block or not wrapper.autocommit)
+        ):
+            return wrapper
+    return None
+
+
+async def acquire(alias: str) -> AsyncLease:
+    """A lease for ``alias``: the caller's transaction or a pool connection."""
+    from . import pools
+
+    wrapper = caller_transaction(alias)
+    if wrapper is not None:
+        return PinnedLease(wrapper)
+    pool = await pools.get_pool(alias)
+    return await pool.acquire()
+
+
+def check_alias(alias: str) -> None:
+    """Raise :class:`Unsupported` when ``alias`` has no native driver (cheap, no I/O)."""
+    from . import pools
+
+    pools.check_supported(alias)
+
+
+__all__ = ["Unsupported", "acquire", "caller_transaction", "check_alias"]
