@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 
 SETTING = "ASYNCORM_NATIVE"
 TOP_LEVEL_KEYS = frozenset({"INSTALL", "DATABASES", "POOL", "POOLS"})
@@ -118,7 +119,11 @@ def current() -> NativeSettings:
     return _current
 
 
-def reset() -> None:
-    """Forget the parsed setting (``setting_changed``)."""
+def reset(**kwargs: Any) -> None:
+    """Forget the parsed setting (also a ``setting_changed`` receiver)."""
     global _current
-    _current = None
+    if kwargs.get("setting", SETTING) == SETTING:
+        _current = None
+
+
+setting_changed.connect(reset, dispatch_uid="asyncorm_native.conf")

@@ -100,6 +100,9 @@ async def _call(
     except (Unsupported, SynchronousOnlyOperation) as exc:
         reporting.fallback(method, _fallback_kind(exc))
         return await stock()
+    except BaseException:
+        reporting.native(method)  # it ran natively, and raised what Django raises
+        raise
     reporting.native(method)
     return result
 
@@ -182,6 +185,7 @@ async def _aiter_results(qs: Any) -> AsyncIterator[Any]:
 async def _queryset_aiterator(self: Any, chunk_size: int = 2000) -> AsyncIterator[Any]:
     """Native ``QuerySet.aiterator()`` (asyncorm_native): server-side cursor on PostgreSQL."""
     if chunk_size <= 0:
+        reporting.native("aiterator")
         raise ValueError("Chunk size must be strictly positive.")
     stock = _stock["aiterator"]
     kind = _blocked(self, "aiterator")

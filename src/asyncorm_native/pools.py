@@ -162,7 +162,6 @@ def retire_pools(**kwargs: Any) -> None:
     """``setting_changed`` receiver: pools made under old settings close and are rebuilt."""
     if kwargs.get("setting") not in RESET_SETTINGS:
         return
-    conf.reset()
     _server_versions.clear()
     for loop, entry in list(_registry.items()):
         pools, entry.pools = list(entry.pools.values()), {}

@@ -1,0 +1,314 @@
+"""Benchmark the native read path: Django's stock a-methods vs the shim vs raw psycopg.
+
+    .venv/bin/python bench/native_reads.py [--repeat 5] [--pool-size 20] [--client-binding]
+
+Needs the local PostgreSQL server (settings in ``bench/settings.py``); creates
+and drops its own database. Three scenarios, three columns each, one process:
+
+1. 50 concurrent requests, each running 20 sequential ``aget(pk=...)``.
+2. One request gathering 20 ``aget()`` whose row takes 5 ms in the server
+   (an annotation ``(SELECT 1 FROM pg_sleep(0.005))``).
+3. 20 concurrent requests, each ``async for`` over 1,000 rows.
+
+*stock* is Django's a-methods (``sync_to_async``), *shim* is
+``asyncorm_native.install()``, *raw* is a psycopg 3 ``AsyncConnectionPool``
+(psycopg's defaults) running the very SQL the shim runs (checked) and fetching
+the rows, without building model instances. Both pools have the same size.
+Django is configured as psycopg's defaults are (server-side binding, statements
+prepared after 5 executions); ``--client-binding`` uses Django's own defaults
+instead, and the raw pool then uses client-side binding without prepared
+statements too. Each scenario runs ``--repeat`` times per column (columns in
+rotating order); the table shows medians and the ratios of medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import decimal
+import os
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+BARS = {  # scenario -> (min shim/stock, min raw-time/shim-time)
+    "1. 50 x 20 sequential aget": (2.5, 0.8),
+    "2. gather 20 x 5 ms queries": (6.0, 0.8),
+    "3. 20 x async for 1,000 rows": (None, 0.8),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs per column (median)")
+    parser.add_argument("--pool-size", type=int, default=20, help="both pools' size")
+    parser.add_argument(
+        "--client-binding",
+        action="store_true",
+        help="Django's default cursor (client-side binding, no prepared statements)",
+    )
+    args = parser.parse_args()
+    if args.repeat < 1 or args.pool_size < 1:
+        parser.error("--repeat and --pool-size must be at least 1")
+    return args
+
+
+def setup_django(args: argparse.Namespace) -> None:
+    import django
+    from django.conf import settings
+
+    options = {} if args.client_binding else {"server_side_binding": True, "prepare_threshold": 5}
+    settings.DATABASES["default"]["OPTIONS"] = options
+    settings.ASYNCORM_NATIVE = {"POOL": {"min_size": args.pool_size, "max_size": args.pool_size}}
+    django.setup()
+
+
+async def timed(func: Callable[[], Awaitable[Any]]) -> float:
+    start = time.perf_counter()
+    await func()
+    return time.perf_counter() - start
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        from bench.benchapp.models import Article
+
+        self.args = args
+        self.Article = Article
+        self.pks: list[int] = []
+        self.raw_pool: Any = None
+        self.shim_sql: set[str] = set()
+
+    def load(self) -> None:
+        published = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+        self.Article.objects.bulk_create(
+            self.Article(
+                title=f"article {i}",
+                score=i,
+                price=decimal.Decimal(i) / 4,
+                published=published + datetime.timedelta(minutes=i),
+            )
+            for i in range(1000)
+        )
+        self.pks = list(self.Article.objects.order_by("pk").values_list("pk", flat=True))
+
+    # --- the querysets, and the SQL each compiles to ---------------------------------
+    def get_qs(self) -> Any:
+        return self.Article.objects.all()
+
+    def sleep_qs(self) -> Any:
+        from django.db.models import IntegerField
+        from django.db.models.expressions import RawSQL
+
+        return self.Article.objects.annotate(
+            slept=RawSQL("(SELECT 1 FROM pg_sleep(0.005))", (), output_field=IntegerField())
+        )
+
+    @staticmethod
+    def get_sql(qs: Any) -> str:
+        """The SQL of ``qs.get(pk=...)``, as Django's get() builds it."""
+        clone = qs.filter(pk=0).order_by()
+        clone.query.set_limits(high=21)
+        return clone.query.get_compiler(clone.db).as_sql()[0]
+
+    # --- scenario bodies, per column --------------------------------------------------
+    async def s1_orm(self) -> None:
+        pks = self.pks
+
+        async def request(i: int) -> None:
+            for j in range(20):
+                await self.get_qs().aget(pk=pks[(i * 20 + j) % len(pks)])
+
+        await asyncio.gather(*(request(i) for i in range(50)))
+
+    async def s1_raw(self) -> None:
+        sql, pks = self.get_sql(self.get_qs()), self.pks
+
+        async def request(i: int) -> None:
+            for j in range(20):
+                async with self.raw_pool.connection() as conn:
+                    cursor = await conn.execute(sql, (pks[(i * 20 + j) % len(pks)],))
+                    await cursor.fetchall()
+
+        await asyncio.gather(*(request(i) for i in range(50)))
+
+    async def s2_orm(self) -> None:
+        await asyncio.gather(*(self.sleep_qs().aget(pk=pk) for pk in self.pks[:20]))
+
+    async def s2_raw(self) -> None:
+        sql = self.get_sql(self.sleep_qs())
+
+        async def one(pk: int) -> None:
+            async with self.raw_pool.connection() as conn:
+                await (await conn.execute(sql, (pk,))).fetchall()
+
+        await asyncio.gather(*(one(pk) for pk in self.pks[:20]))
+
+    async def s3_orm(self) -> None:
+        async def request() -> None:
+            rows = [article async for article in self.Article.objects.all()]
+            assert len(rows) == 1000
+
+        await asyncio.gather(*(request() for _ in range(20)))
+
+    async def s3_raw(self) -> None:
+        sql = self.Article.objects.all().query.get_compiler("default").as_sql()[0]
+
+        async def request() -> None:
+            async with self.raw_pool.connection() as conn:
+                rows = await (await conn.execute(sql, ())).fetchall()
+                assert len(rows) == 1000
+
+        await asyncio.gather(*(request() for _ in range(20)))
+
+    # --- running ------------------------------------------------------------------------
+    async def open_raw_pool(self) -> None:
+        import psycopg
+        from django.db import connections
+        from psycopg_pool import AsyncConnectionPool
+
+        cfg = connections["default"].settings_dict
+        kwargs: dict[str, Any] = {
+            "dbname": cfg["NAME"],
+            "user": cfg["USER"],
+            "host": cfg["HOST"],
+            "port": cfg["PORT"],
+            "autocommit": True,
+        }
+        if cfg["PASSWORD"]:
+            kwargs["password"] = cfg["PASSWORD"]
+        if self.args.client_binding:
+            kwargs.update(cursor_factory=psycopg.AsyncClientCursor, prepare_threshold=None)
+        size = self.args.pool_size
+        self.raw_pool = AsyncConnectionPool(kwargs=kwargs, min_size=size, max_size=size, open=False)
+        await self.raw_pool.open(wait=True)
+
+    async def column(self, name: str, body: Callable[[], Awaitable[None]]) -> float:
+        import asyncorm_native
+
+        if name == "stock":
+            asyncorm_native.uninstall()
+        elif name == "shim":
+            asyncorm_native.install()
+        try:
+            return await timed(body)
+        finally:
+            asyncorm_native.uninstall()
+
+    async def check_same_sql(self, scenarios: dict[str, tuple[Any, Any]]) -> None:
+        """Record the SQL the shim executes in one run of each scenario; the raw column's must match."""
+        import asyncorm_native
+        from asyncorm_native.drivers import postgres
+
+        original = postgres.PostgresLease.execute
+
+        async def recording(lease: Any, step: Any) -> Any:
+            self.shim_sql.add(step.sql)
+            return await original(lease, step)
+
+        postgres.PostgresLease.execute = recording  # type: ignore[method-assign]
+        asyncorm_native.install()
+        try:
+            for orm, _raw in scenarios.values():
+                await orm()
+        finally:
+            postgres.PostgresLease.execute = original  # type: ignore[method-assign]
+            asyncorm_native.uninstall()
+        expected = {
+            self.get_sql(self.get_qs()),
+            self.get_sql(self.sleep_qs()),
+            self.Article.objects.all().query.get_compiler("default").as_sql()[0],
+        }
+        if self.shim_sql != expected:
+            raise SystemExit(f"the shim ran other SQL than the raw column:\n{self.shim_sql ^ expected}")
+
+    async def run(self) -> dict[str, dict[str, float]]:
+        import asyncorm_native
+        from asgiref.sync import sync_to_async
+        from django.db import connections
+
+        scenarios = {
+            "1. 50 x 20 sequential aget": (self.s1_orm, self.s1_raw),
+            "2. gather 20 x 5 ms queries": (self.s2_orm, self.s2_raw),
+            "3. 20 x async for 1,000 rows": (self.s3_orm, self.s3_raw),
+        }
+        await self.open_raw_pool()
+        await self.check_same_sql(scenarios)  # also warms the shim's pool
+        results: dict[str, dict[str, float]] = {}
+        try:
+            for title, (orm, raw) in scenarios.items():
+                bodies = {"stock": orm, "shim": orm, "raw": raw}
+                for name, body in bodies.items():  # warm-up: prepared statements, pools
+                    await self.column(name, body) if name != "raw" else await timed(body)
+                samples: dict[str, list[float]] = {name: [] for name in bodies}
+                order = list(bodies)
+                for rep in range(self.args.repeat):
+                    for name in order[rep % 3 :] + order[: rep % 3]:
+                        if name == "raw":
+                            samples[name].append(await timed(bodies[name]))
+                        else:
+                            samples[name].append(await self.column(name, bodies[name]))
+                results[title] = {name: statistics.median(s) for name, s in samples.items()}
+                print(".", end="", flush=True)
+        finally:
+            await self.raw_pool.close()
+            await asyncorm_native.close_pools()
+            await sync_to_async(connections.close_all)()
+        print()
+        return results
+
+
+def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> bool:
+    mode = "client-side binding" if args.client_binding else "server-side binding, prepared"
+    print(f"median of {args.repeat} runs, pools of {args.pool_size}, psycopg {mode}")
+    header = f"{'scenario':<32}{'stock':>10}{'shim':>10}{'raw':>10}  {'shim vs stock':>14}  {'vs raw':>7}"
+    print(header)
+    print("-" * len(header))
+    all_met = True
+    for title, times in results.items():
+        speedup = times["stock"] / times["shim"]
+        vs_raw = times["raw"] / times["shim"]
+        stock_bar, raw_bar = BARS[title]
+        marks = []
+        if stock_bar is not None:
+            ok = speedup >= stock_bar
+            all_met &= ok
+            marks.append(f"{'ok' if ok else 'MISS'} >= {stock_bar}x stock")
+        ok = vs_raw >= raw_bar
+        all_met &= ok
+        marks.append(f"{'ok' if ok else 'MISS'} >= {raw_bar}x raw")
+        print(
+            f"{title:<32}{times['stock'] * 1e3:>8.1f}ms{times['shim'] * 1e3:>8.1f}ms"
+            f"{times['raw'] * 1e3:>8.1f}ms  {speedup:>13.2f}x  {vs_raw:>6.2f}x   "
+            + "; ".join(marks)
+        )
+    return all_met
+
+
+def main() -> int:
+    args = parse_args()
+    setup_django(args)
+    from django.test.utils import setup_databases, teardown_databases
+
+    old = setup_databases(verbosity=0, interactive=False)
+    try:
+        bench = Bench(args)
+        bench.load()
+        results = asyncio.run(bench.run())
+    finally:
+        teardown_databases(old, verbosity=0)
+    report(results, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
