@@ -205,7 +205,7 @@ class Bench:
             asyncorm_native.uninstall()
 
     async def check_same_sql(self, scenarios: dict[str, tuple[Any, Any]]) -> None:
-        """Record the SQL the shim executes in one run of each scenario; the raw column's must match."""
+        """Record the SQL the shim runs in each scenario: the raw column must run the same."""
         import asyncorm_native
         from asyncorm_native.drivers import postgres
 
@@ -229,12 +229,15 @@ class Bench:
             self.Article.objects.all().query.get_compiler("default").as_sql()[0],
         }
         if self.shim_sql != expected:
-            raise SystemExit(f"the shim ran other SQL than the raw column:\n{self.shim_sql ^ expected}")
+            raise SystemExit(
+                f"the shim ran other SQL than the raw column:\n{self.shim_sql ^ expected}"
+            )
 
     async def run(self) -> dict[str, dict[str, float]]:
-        import asyncorm_native
         from asgiref.sync import sync_to_async
         from django.db import connections
+
+        import asyncorm_native
 
         scenarios = {
             "1. 50 x 20 sequential aget": (self.s1_orm, self.s1_raw),
@@ -270,7 +273,10 @@ class Bench:
 def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> bool:
     mode = "client-side binding" if args.client_binding else "server-side binding, prepared"
     print(f"median of {args.repeat} runs, pools of {args.pool_size}, psycopg {mode}")
-    header = f"{'scenario':<32}{'stock':>10}{'shim':>10}{'raw':>10}  {'shim vs stock':>14}  {'vs raw':>7}"
+    header = (
+        f"{'scenario':<32}{'stock':>10}{'shim':>10}{'raw':>10}"
+        f"  {'shim vs stock':>14}  {'vs raw':>7}"
+    )
     print(header)
     print("-" * len(header))
     all_met = True

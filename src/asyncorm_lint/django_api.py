@@ -71,9 +71,7 @@ QUERYSET_METHODS: list[Fact] = _facts(
 
 # Methods that build a new lazy QuerySet: safe to call anywhere.
 QUERYSET_BUILDERS: frozenset[str] = frozenset(
-    """all filter exclude order_by reverse distinct select_related prefetch_related
-    annotate alias values values_list dates datetimes none union intersection difference
-    only defer using select_for_update extra complex_filter raw get_queryset""".split()
+    ["all", "filter", "exclude", "order_by", "reverse", "distinct", "select_related", "prefetch_related", "annotate", "alias", "values", "values_list", "dates", "datetimes", "none", "union", "intersection", "difference", "only", "defer", "using", "select_for_update", "extra", "complex_filter", "raw", "get_queryset"]
 )
 # Builders whose rows are not model instances.
 VALUES_BUILDERS: frozenset[str] = frozenset({"values", "values_list", "dates", "datetimes"})

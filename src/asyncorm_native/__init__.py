@@ -30,7 +30,7 @@ __all__ = [
 
 
 def install() -> None:
-    """Replace Django's read a-methods (QuerySet, managers, related managers, raw) with native ones."""
+    """Replace Django's read a-methods (querysets, managers, related managers, raw) natively."""
     from .patching import install as _install
 
     _install()
@@ -65,8 +65,7 @@ async def aprefetch_related_objects(model_instances: Any, *related_lookups: Any)
 
 def report() -> Report:
     """Native and fallback counts per method (with fallback reasons) and pool sizes."""
-    from . import patching
-    from . import pools, reporting
+    from . import patching, pools, reporting
 
     return reporting.snapshot(patching.is_installed(), pools.stats())
 

@@ -58,12 +58,13 @@ class NativeSettings:
 
 def _pool_dict(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ImproperlyConfigured(f"{SETTING}{where} must be a dict of pool options, not {value!r}.")
+        raise ImproperlyConfigured(
+            f"{SETTING}{where} must be a dict of pool options, not {value!r}."
+        )
     unknown = set(value) - POOL_KEYS
     if unknown:
         raise ImproperlyConfigured(
-            f"{SETTING}{where} has unknown option(s) {sorted(unknown)}; "
-            f"use {sorted(POOL_KEYS)}."
+            f"{SETTING}{where} has unknown option(s) {sorted(unknown)}; use {sorted(POOL_KEYS)}."
         )
     for key in ("min_size", "max_size"):
         if key in value and (not isinstance(value[key], int) or value[key] < 0):

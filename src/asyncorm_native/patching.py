@@ -20,7 +20,6 @@ from django.db import NotSupportedError, connections
 from django.db import models as django_models
 from django.db.models import query as django_query
 from django.db.models.query import QuerySet, RawQuerySet
-from django.db.models.sql.compiler import SQLCompiler
 
 from . import pools, reporting, router
 from .drivers import base
@@ -90,7 +89,10 @@ def _fallback_kind(exc: BaseException) -> str:
 
 
 async def _call(
-    method: str, alias: str | None, plan: Callable[[], Plan[Any]], stock: Callable[[], Awaitable[Any]]
+    method: str,
+    alias: str | None,
+    plan: Callable[[], Plan[Any]],
+    stock: Callable[[], Awaitable[Any]],
 ) -> Any:
     """Run ``plan`` natively; on a fallback request run ``stock`` instead."""
     try:
@@ -196,9 +198,7 @@ async def _queryset_aiterator(self: Any, chunk_size: int = 2000) -> AsyncIterato
         emitted = False
         try:
             await pools.prepare(self.db)
-            plan = rows.stream(
-                self, use_chunked_fetch, chunk_size, self._prefetch_related_lookups
-            )
+            plan = rows.stream(self, use_chunked_fetch, chunk_size, self._prefetch_related_lookups)
             async for item in base.iterate(plan, router.acquire):
                 if not emitted:
                     emitted = True
@@ -273,9 +273,10 @@ def install() -> None:
     """Replace Django's read a-methods with native ones (idempotent)."""
     if django.VERSION[:2] != SUPPORTED_DJANGO:
         raise ImproperlyConfigured(
-            "asyncorm_native follows Django %d.%d's ORM internals; Django %s is installed. "
-            "Do not call install() (or set ASYNCORM_NATIVE['INSTALL'] = False)."
-            % (*SUPPORTED_DJANGO, django.get_version())
+            "asyncorm_native follows Django {}.{}'s ORM internals; Django {} is installed. "
+            "Do not call install() (or set ASYNCORM_NATIVE['INSTALL'] = False).".format(
+                *SUPPORTED_DJANGO, django.get_version()
+            )
         )
     with _lock:
         if _stock:
@@ -284,7 +285,6 @@ def install() -> None:
             _stock[name] = QuerySet.__dict__[name]
         _stock["RawQuerySet.__aiter__"] = RawQuerySet.__dict__["__aiter__"]
         _stock["aprefetch_related_objects"] = django_query.aprefetch_related_objects
-        _stock["SQLCompiler.execute_sql"] = SQLCompiler.__dict__["execute_sql"]
 
         for name, make_plan in _PLANS.items():
             setattr(QuerySet, name, _method(name, make_plan))
@@ -293,7 +293,7 @@ def install() -> None:
         RawQuerySet.__aiter__ = _raw_aiter
         django_query.aprefetch_related_objects = aprefetch_related_objects
         django_models.aprefetch_related_objects = aprefetch_related_objects
-        SQLCompiler.execute_sql = intercept.execute_sql
+        intercept.ensure_hook()
         router.start_tracking()
         setting_changed.connect(pools.retire_pools, dispatch_uid="asyncorm_native.pools")
 
@@ -308,7 +308,7 @@ def uninstall() -> None:
         RawQuerySet.__aiter__ = _stock["RawQuerySet.__aiter__"]
         django_query.aprefetch_related_objects = _stock["aprefetch_related_objects"]
         django_models.aprefetch_related_objects = _stock["aprefetch_related_objects"]
-        SQLCompiler.execute_sql = _stock["SQLCompiler.execute_sql"]
+        intercept.remove_hook()
         router.stop_tracking()
         setting_changed.disconnect(dispatch_uid="asyncorm_native.pools")
         _stock.clear()

@@ -11,6 +11,7 @@ generator per loop closes that loop's pools). Changing ``DATABASES``,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator
@@ -84,7 +85,11 @@ def check_supported(alias: str) -> None:
             raise Unsupported("PostgreSQL through psycopg2 (the native driver needs psycopg 3)")
     else:
         name = str(wrapper.settings_dict["NAME"])
-        if name == ":memory:" or name == "" or ("mode=memory" in name and "cache=shared" not in name):
+        if (
+            name == ":memory:"
+            or name == ""
+            or ("mode=memory" in name and "cache=shared" not in name)
+        ):
             raise Unsupported("private in-memory SQLite database (other connections cannot see it)")
     databases = conf.current().databases
     if databases is not None and alias not in databases:
@@ -129,7 +134,7 @@ async def get_pool(alias: str) -> Any:
         return pool
     if pool is not None:  # the database was renamed (test databases): start afresh
         entry.pools.pop(alias)
-        loop.create_task(pool.close())
+        _close_later(loop, pool)
     opening = entry.opening.get(alias)
     if opening is not None:
         return await asyncio.shield(opening)
@@ -151,6 +156,16 @@ async def get_pool(alias: str) -> Any:
     return pool
 
 
+_closing: set[asyncio.Task[None]] = set()
+
+
+def _close_later(loop: asyncio.AbstractEventLoop, pool: Any) -> None:
+    """Close a retired pool in the background, on its own loop."""
+    task = loop.create_task(pool.close())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
 async def close_pools() -> None:
     """Close the native pools of the running event loop (they reopen on next use)."""
     entry = _registry.get(asyncio.get_running_loop())
@@ -168,10 +183,8 @@ def retire_pools(**kwargs: Any) -> None:
         if not pools or loop.is_closed():
             continue
         for pool in pools:
-            try:
-                loop.call_soon_threadsafe(loop.create_task, pool.close())
-            except RuntimeError:  # loop closed meanwhile
-                pass
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(_close_later, loop, pool)
 
 
 def stats() -> dict[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ logger = logging.getLogger("asyncorm_native")
 _native: Counter[str] = Counter()
 _fallback: Counter[tuple[str, str]] = Counter()
 _logged_kinds: set[str] = set()
+_sessions: Counter[str] = Counter()  # "pool" / "caller transaction": where connections came from
 
 
 def native(method: str) -> None:
@@ -32,11 +33,17 @@ def fallback(method: str, kind: str) -> None:
         logger.debug("asyncorm_native: %s() runs Django's stock method: %s", method, kind)
 
 
+def session(source: str) -> None:
+    """Count one connection lease by its source ("pool" or "caller transaction")."""
+    _sessions[source] += 1
+
+
 def reset() -> None:
     """Forget all counts (and which kinds were logged)."""
     _native.clear()
     _fallback.clear()
     _logged_kinds.clear()
+    _sessions.clear()
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class Report:
     native: dict[str, int]
     fallback: dict[str, dict[str, int]]
     pools: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sessions: dict[str, int] = field(default_factory=dict)
 
     @property
     def fallback_total(self) -> int:
@@ -58,6 +66,8 @@ class Report:
             lines.append(f"  {method:<28} native {self.native.get(method, 0):>6}")
             for kind, count in sorted(self.fallback.get(method, {}).items()):
                 lines.append(f"  {'':<28} stock  {count:>6}  ({kind})")
+        for source, count in sorted(self.sessions.items()):
+            lines.append(f"  connections from {source}: {count}")
         for alias, info in sorted(self.pools.items()):
             lines.append(
                 f"  pool {alias!r} ({info['vendor']}): {info['size']} open, "
@@ -70,4 +80,10 @@ def snapshot(installed: bool, pools: dict[str, dict[str, Any]]) -> Report:
     by_method: dict[str, dict[str, int]] = {}
     for (method, kind), count in _fallback.items():
         by_method.setdefault(method, {})[kind] = count
-    return Report(installed=installed, native=dict(_native), fallback=by_method, pools=pools)
+    return Report(
+        installed=installed,
+        native=dict(_native),
+        fallback=by_method,
+        pools=pools,
+        sessions=dict(_sessions),
+    )

@@ -19,9 +19,9 @@ from asgiref.sync import AsyncToSync
 from django.db import connections
 from django.db.backends.signals import connection_created
 
+from . import pools, reporting
 from .drivers.base import AsyncLease
 from .drivers.django_sync import PinnedLease
-from .plans import Unsupported
 
 _opened: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -76,20 +76,12 @@ def caller_transaction(alias: str) -> Any | None:
 
 async def acquire(alias: str) -> AsyncLease:
     """A lease for ``alias``: the caller's transaction or a pool connection."""
-    from . import pools
-
+    pools.check_supported(alias)
     wrapper = caller_transaction(alias)
     if wrapper is not None:
+        reporting.session("caller transaction")
         return PinnedLease(wrapper)
     pool = await pools.get_pool(alias)
-    return await pool.acquire()
-
-
-def check_alias(alias: str) -> None:
-    """Raise :class:`Unsupported` when ``alias`` has no native driver (cheap, no I/O)."""
-    from . import pools
-
-    pools.check_supported(alias)
-
-
-__all__ = ["Unsupported", "acquire", "caller_transaction", "check_alias"]
+    lease = await pool.acquire()
+    reporting.session("pool")
+    return lease

@@ -145,20 +145,24 @@ async def case_get_only_defer(db: str) -> Any:
 
 @case("aget")
 async def case_get_annotated(db: str) -> Any:
-    return await Author.objects.using(db).annotate(n=Count("books"), top=Max("books__price")).aget(
-        name="Ada"
+    return (
+        await Author.objects.using(db)
+        .annotate(n=Count("books"), top=Max("books__price"))
+        .aget(name="Ada")
     )
 
 
 @case("aget")
 async def case_get_values(db: str) -> Any:
-    return await Book.objects.using(db).values("title", "author__name", "data").aget(title="Book 02")
+    return (
+        await Book.objects.using(db).values("title", "author__name", "data").aget(title="Book 02")
+    )
 
 
 @case("aget")
 async def case_get_values_list_named(db: str) -> Any:
-    return await Book.objects.using(db).values_list("title", "price", named=True).aget(
-        title="Book 02"
+    return (
+        await Book.objects.using(db).values_list("title", "price", named=True).aget(title="Book 02")
     )
 
 
@@ -240,8 +244,10 @@ async def case_get_uuid_decimal_datetime(db: str) -> Any:
 @case("aget")
 async def case_get_timezone_override(db: str) -> Any:
     with timezone.override("Europe/Paris"):
-        return await Author.objects.using(db).values("joined").aget(
-            joined__hour=7, joined__date=datetime.date(2023, 5, 2)
+        return (
+            await Author.objects.using(db)
+            .values("joined")
+            .aget(joined__hour=7, joined__date=datetime.date(2023, 5, 2))
         )
 
 
@@ -358,7 +364,10 @@ async def case_count(db: str) -> Any:
         await books.values("publisher").distinct().acount(),
         await books.none().acount(),
         await books.filter(pk__in=[]).acount(),
-        await Author.objects.using(db).filter(name="Ada").union(Author.objects.using(db).all()).acount(),
+        await Author.objects.using(db)
+        .filter(name="Ada")
+        .union(Author.objects.using(db).all())
+        .acount(),
         await Book.published_objects.using(db).acount(),
     ]
 
@@ -374,8 +383,12 @@ async def case_count_cached(db: str) -> Any:
 async def case_count_related_managers(db: str) -> Any:
     ada = await Author.objects.using(db).aget(name="Ada")
     book = await Book.objects.using(db).aget(title="Book 03")
-    return [await ada.books.acount(), await book.tags.acount(), await book.comments.acount(),
-            await ada.mentees.acount()]
+    return [
+        await ada.books.acount(),
+        await book.tags.acount(),
+        await book.comments.acount(),
+        await ada.mentees.acount(),
+    ]
 
 
 @case("acount")
@@ -514,7 +527,19 @@ async def case_in_bulk_errors(db: str) -> Any:
 async def case_iter_all_models(db: str) -> Any:
     return [
         await collect(model.objects.using(db).order_by("pk"))
-        for model in (Publisher, Author, Profile, Tag, Book, BookTag, Comment, Place, Restaurant, Bistro, Gadget)
+        for model in (
+            Publisher,
+            Author,
+            Profile,
+            Tag,
+            Book,
+            BookTag,
+            Comment,
+            Place,
+            Restaurant,
+            Bistro,
+            Gadget,
+        )
     ]
 
 
@@ -543,7 +568,9 @@ async def case_iter_select_related(db: str) -> Any:
         await collect(Book.objects.using(db).select_related("author__profile", "publisher")),
         await collect(Book.objects.using(db).select_related()),
         await collect(Author.objects.using(db).select_related("profile", "mentor")),
-        await collect(Place.objects.using(db).select_related("restaurant__bistro", "restaurant__chef")),
+        await collect(
+            Place.objects.using(db).select_related("restaurant__bistro", "restaurant__chef")
+        ),
         await collect(Profile.objects.using(db).select_related("author__mentor")),
         await collect(BookTag.objects.using(db).select_related("book__author", "tag")),
     ]
@@ -553,7 +580,9 @@ async def case_iter_select_related(db: str) -> Any:
 async def case_iter_prefetch_related(db: str) -> Any:
     return [
         await collect(Author.objects.using(db).prefetch_related("books")),
-        await collect(Author.objects.using(db).prefetch_related("books__tags", "mentees", "profile")),
+        await collect(
+            Author.objects.using(db).prefetch_related("books__tags", "mentees", "profile")
+        ),
         await collect(Book.objects.using(db).prefetch_related("author", "publisher", "tags")),
         await collect(Tag.objects.using(db).prefetch_related("books__author__profile")),
         await collect(Comment.objects.using(db).prefetch_related("target")),
@@ -568,12 +597,19 @@ async def case_iter_prefetch_objects(db: str) -> Any:
     return [
         await collect(
             Author.objects.using(db).prefetch_related(
-                Prefetch("books", queryset=Book.objects.using(db).filter(pages__gt=300).order_by("-pages"))
+                Prefetch(
+                    "books",
+                    queryset=Book.objects.using(db).filter(pages__gt=300).order_by("-pages"),
+                )
             )
         ),
         await collect(
             Author.objects.using(db).prefetch_related(
-                Prefetch("books", queryset=Book.objects.using(db).select_related("publisher"), to_attr="all_books"),
+                Prefetch(
+                    "books",
+                    queryset=Book.objects.using(db).select_related("publisher"),
+                    to_attr="all_books",
+                ),
                 Prefetch("all_books__tags", to_attr="tag_list"),
             )
         ),
@@ -600,7 +636,9 @@ async def case_iter_only_defer(db: str) -> Any:
     return [
         await collect(Author.objects.using(db).only("name")),
         await collect(Author.objects.using(db).defer("meta", "uid")),
-        await collect(Book.objects.using(db).select_related("author").only("title", "author__name")),
+        await collect(
+            Book.objects.using(db).select_related("author").only("title", "author__name")
+        ),
         await collect(Bistro.objects.using(db).only("stars", "name")),
         await collect(Bistro.objects.using(db).defer("address")),
     ]
@@ -612,10 +650,17 @@ async def case_iter_values(db: str) -> Any:
     return [
         await collect(books.values()),
         await collect(books.values("title", "author__name", "publisher__country", "data__i")),
-        await collect(books.values("author").annotate(n=Count("pk"), pages=Sum("pages")).order_by("author")),
+        await collect(
+            books.values("author").annotate(n=Count("pk"), pages=Sum("pages")).order_by("author")
+        ),
         await collect(books.values(up=Upper("title"), year=ExtractYear("published"))),
         await collect(Author.objects.using(db).values("meta", "uid", "joined", "rating")),
-        await collect(Author.objects.using(db).values("books__tags__name").distinct().order_by("books__tags__name")),
+        await collect(
+            Author.objects.using(db)
+            .values("books__tags__name")
+            .distinct()
+            .order_by("books__tags__name")
+        ),
     ]
 
 
@@ -628,7 +673,9 @@ async def case_iter_values_list(db: str) -> Any:
         await collect(books.values_list("isbn", "price", "published", named=True)),
         await collect(books.values_list("data", flat=True)),
         await collect(books.values_list("tags__name", flat=True)),
-        await collect(Gadget.objects.using(db).values_list("weight", "made", "span").order_by("pk")),
+        await collect(
+            Gadget.objects.using(db).values_list("weight", "made", "span").order_by("pk")
+        ),
         await collect(books.values_list(Lower("title"), "pages")),
     ]
 
@@ -643,7 +690,11 @@ async def case_iter_dates(db: str) -> Any:
         await collect(books.dates("published", "week")),
         await collect(books.dates("published", "day")),
         await collect(authors.datetimes("joined", "hour")),
-        await collect(authors.datetimes("joined", "day", tzinfo=datetime.timezone(datetime.timedelta(hours=-7)))),
+        await collect(
+            authors.datetimes(
+                "joined", "day", tzinfo=datetime.timezone(datetime.timedelta(hours=-7))
+            )
+        ),
         await collect(Comment.objects.using(db).datetimes("posted", "minute", order="DESC")),
     ]
 
@@ -655,8 +706,14 @@ async def case_iter_dates_timezone(db: str) -> Any:
     with timezone.override("Asia/Kathmandu"):
         return [
             await collect(Author.objects.using(db).datetimes("joined", "day")),
-            await collect(Author.objects.using(db).annotate(d=TruncDate("joined"), m=TruncMonth("joined"))),
-            await collect(Author.objects.using(db).datetimes("joined", "month", tzinfo=ZoneInfo("America/New_York"))),
+            await collect(
+                Author.objects.using(db).annotate(d=TruncDate("joined"), m=TruncMonth("joined"))
+            ),
+            await collect(
+                Author.objects.using(db).datetimes(
+                    "joined", "month", tzinfo=ZoneInfo("America/New_York")
+                )
+            ),
         ]
 
 
@@ -665,23 +722,33 @@ async def case_iter_annotations(db: str) -> Any:
     newest = Book.objects.using(db).filter(author=OuterRef("pk")).order_by("-published")
     return [
         await collect(
-            Author.objects.using(db).annotate(
+            Author.objects.using(db)
+            .annotate(
                 n=Count("books"),
                 avg_price=Avg("books__price"),
                 label=Concat("name", Value(" <"), "email", Value(">"), output_field=CharField()),
-                tier=Case(When(rating__gte=4, then=Value("high")), When(rating__gte=2, then=Value("mid")), default=Value("low")),
+                tier=Case(
+                    When(rating__gte=4, then=Value("high")),
+                    When(rating__gte=2, then=Value("mid")),
+                    default=Value("low"),
+                ),
                 latest=Subquery(newest.values("title")[:1]),
                 has_books=Exists(Book.objects.using(db).filter(author=OuterRef("pk"))),
-                score=ExpressionWrapper(F("rating") * 2, output_field=DecimalField(max_digits=6, decimal_places=2)),
+                score=ExpressionWrapper(
+                    F("rating") * 2, output_field=DecimalField(max_digits=6, decimal_places=2)
+                ),
                 mentor_name=Coalesce("mentor__name", Value("-")),
-            ).order_by("name")
+            )
+            .order_by("name")
         ),
         await collect(
-            Book.objects.using(db).annotate(
-                rank=Window(Rank(), partition_by=F("author"), order_by=F("price").desc())
-            ).order_by("author", "rank", "pk")
+            Book.objects.using(db)
+            .annotate(rank=Window(Rank(), partition_by=F("author"), order_by=F("price").desc()))
+            .order_by("author", "rank", "pk")
         ),
-        await collect(Book.objects.using(db).alias(p=F("pages") * 2).filter(p__gt=600).annotate(q=F("p") + 1)),
+        await collect(
+            Book.objects.using(db).alias(p=F("pages") * 2).filter(p__gt=600).annotate(q=F("p") + 1)
+        ),
         await collect(Author.objects.using(db).annotate(now_is_later=Q(joined__lt=Now()))),
     ]
 
@@ -696,7 +763,11 @@ async def case_iter_combinators(db: str) -> Any:
         await collect(cheap.union(long, all=True).order_by("pk")),
         await collect(cheap.intersection(books.filter(pages__gt=150)).order_by("pk")),
         await collect(books.difference(cheap).order_by("title")),
-        await collect(cheap.values_list("title", flat=True).union(long.values_list("title", flat=True)).order_by("title")),
+        await collect(
+            cheap.values_list("title", flat=True)
+            .union(long.values_list("title", flat=True))
+            .order_by("title")
+        ),
         await collect(cheap.values("pk", "title").union(long.values("pk", "title"))[:3]),
         await collect(books.none().union(cheap).order_by("pk")),
     ]
@@ -708,9 +779,17 @@ async def case_iter_slices_distinct_extra(db: str) -> Any:
     return [
         await collect(books.order_by("pk")[3:7]),
         await collect(books.order_by("pk")[14:]),
-        await collect(books.filter(tags__name__in=["sf", "poetry", "essay"]).distinct().order_by("pk")),
-        await collect(books.extra(select={"double": "pages * 2"}, where=["pages > %s"], params=[500]).order_by("pk")),
-        await collect(books.extra(select={"double": "pages * 2"}).values("title", "double").order_by("pk")),
+        await collect(
+            books.filter(tags__name__in=["sf", "poetry", "essay"]).distinct().order_by("pk")
+        ),
+        await collect(
+            books.extra(
+                select={"double": "pages * 2"}, where=["pages > %s"], params=[500]
+            ).order_by("pk")
+        ),
+        await collect(
+            books.extra(select={"double": "pages * 2"}).values("title", "double").order_by("pk")
+        ),
         await collect(books.reverse()[:3]),
     ]
 
@@ -734,8 +813,14 @@ async def case_iter_related_managers(db: str) -> Any:
     books = await collect(ada.books.all())
     # Known related objects: each book's author is the very instance the manager came from.
     same = [b.author is ada for b in books]
-    return [books, same, await collect(book.tags.all()), await collect(book.comments.all()),
-            await collect(ada.mentees.all()), await collect(book.tags.through.objects.using(db).filter(book=book))]
+    return [
+        books,
+        same,
+        await collect(book.tags.all()),
+        await collect(book.comments.all()),
+        await collect(ada.mentees.all()),
+        await collect(book.tags.through.objects.using(db).filter(book=book)),
+    ]
 
 
 @case("__aiter__")
@@ -755,7 +840,9 @@ async def case_iter_postgres_types(db: str) -> Any:
         await collect(samples.all()),
         await collect(samples.values("values", "words", "ints", "when", "amounts")),
         await collect(samples.filter(values__contains=[1, 2])),
-        await collect(samples.filter(values__len__gte=3).values_list("values__0", "words__1", flat=False)),
+        await collect(
+            samples.filter(values__len__gte=3).values_list("values__0", "words__1", flat=False)
+        ),
         await collect(samples.filter(ints__contains=5)),
         await collect(samples.filter(ints__overlap=NumericRange(0, 3))),
         await collect(samples.filter(words__overlap=["xx"])),
@@ -791,21 +878,34 @@ async def case_aiterator_shapes(db: str) -> Any:
         [b async for b in books.values_list("pk", "title", named=True).aiterator(chunk_size=7)],
         [b async for b in books.select_related("author", "publisher").aiterator(chunk_size=6)],
         [b async for b in books.extra(select={"x": "pages + 1"}).aiterator(chunk_size=4)],
-        [b async for b in Author.objects.using(db).dates("joined", "month").aiterator(chunk_size=2)],
+        [
+            b
+            async for b in Author.objects.using(db).dates("joined", "month").aiterator(chunk_size=2)
+        ],
     ]
 
 
 @case("aiterator")
 async def case_aiterator_prefetch(db: str) -> Any:
     return [
-        [a async for a in Author.objects.using(db).prefetch_related("books__tags").aiterator(chunk_size=2)],
+        [
+            a
+            async for a in Author.objects.using(db)
+            .prefetch_related("books__tags")
+            .aiterator(chunk_size=2)
+        ],
         [
             a
             async for a in Author.objects.using(db)
             .prefetch_related(Prefetch("books", to_attr="listed"))
             .aiterator(chunk_size=4)
         ],
-        [c async for c in Comment.objects.using(db).prefetch_related("target").aiterator(chunk_size=3)],
+        [
+            c
+            async for c in Comment.objects.using(db)
+            .prefetch_related("target")
+            .aiterator(chunk_size=3)
+        ],
     ]
 
 
@@ -827,7 +927,7 @@ async def case_aiterator_early_break(db: str) -> Any:
         seen.append(book)
         if len(seen) == 3:
             break
-    return seen + [await Book.objects.using(db).order_by("pk").afirst()]
+    return [*seen, await Book.objects.using(db).order_by("pk").afirst()]
 
 
 # --- raw ----------------------------------------------------------------------------------------
@@ -837,18 +937,28 @@ async def case_aiterator_early_break(db: str) -> Any:
 async def case_raw(db: str) -> Any:
     authors = Author.objects.using(db)
     return [
-        await collect(authors.raw("SELECT * FROM zoo_author WHERE rating > %s ORDER BY id", [Decimal("3")])),
-        await collect(authors.raw("SELECT id, name, rating * 2 AS doubled FROM zoo_author ORDER BY name")),
+        await collect(
+            authors.raw("SELECT * FROM zoo_author WHERE rating > %s ORDER BY id", [Decimal("3")])
+        ),
+        await collect(
+            authors.raw("SELECT id, name, rating * 2 AS doubled FROM zoo_author ORDER BY name")
+        ),
         await collect(
             authors.raw(
                 "SELECT id AS pk_alias, name AS who FROM zoo_author ORDER BY id",
                 translations={"pk_alias": "id", "who": "name"},
             )
         ),
-        await collect(Book.objects.using(db).raw("SELECT * FROM zoo_book WHERE pages > %s ORDER BY id", (500,))),
+        await collect(
+            Book.objects.using(db).raw(
+                "SELECT * FROM zoo_book WHERE pages > %s ORDER BY id", (500,)
+            )
+        ),
         await collect(authors.raw("SELECT * FROM zoo_author WHERE 1 = 0")),
         await collect(
-            Author.objects.raw("SELECT * FROM zoo_author ORDER BY id", using=db).prefetch_related("books")
+            Author.objects.raw("SELECT * FROM zoo_author ORDER BY id", using=db).prefetch_related(
+                "books"
+            )
         ),
     ]
 

@@ -56,7 +56,10 @@ class _Walker:
                 self.fail(path, f"stock {stock!r} vs native {native!r}")
             return
         if type(stock) is not type(native):
-            self.fail(path, f"type {type(stock).__name__} vs {type(native).__name__}: {stock!r} / {native!r}")
+            self.fail(
+                path,
+                f"type {type(stock).__name__} vs {type(native).__name__}: {stock!r} / {native!r}",
+            )
         if isinstance(stock, models.Model):
             self.instance(stock, native, path)
         elif isinstance(stock, QuerySet):
@@ -98,9 +101,21 @@ class _Walker:
         self.keep += [stock, native]
         for attr in ("db", "adding"):
             if getattr(stock._state, attr) != getattr(native._state, attr):
-                self.fail(path, f"_state.{attr} {getattr(stock._state, attr)!r} vs {getattr(native._state, attr)!r}")
-        stock_fields = {k: v for k, v in stock.__dict__.items() if k not in ("_state", "_prefetched_objects_cache")}
-        native_fields = {k: v for k, v in native.__dict__.items() if k not in ("_state", "_prefetched_objects_cache")}
+                self.fail(
+                    path,
+                    f"_state.{attr} {getattr(stock._state, attr)!r}"
+                    f" vs {getattr(native._state, attr)!r}",
+                )
+        stock_fields = {
+            k: v
+            for k, v in stock.__dict__.items()
+            if k not in ("_state", "_prefetched_objects_cache")
+        }
+        native_fields = {
+            k: v
+            for k, v in native.__dict__.items()
+            if k not in ("_state", "_prefetched_objects_cache")
+        }
         if sorted(stock_fields) != sorted(native_fields):
             self.fail(path, f"attributes {sorted(stock_fields)} vs {sorted(native_fields)}")
         for key in sorted(stock_fields):

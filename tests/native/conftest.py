@@ -24,7 +24,9 @@ def zoo(django_databases: set[str]) -> Iterator[set[str]]:
 
     from tests.native.zoo import data
 
-    pools = override_settings(ASYNCORM_NATIVE={"POOL": {"min_size": 1, "max_size": 8, "timeout": 10}})
+    pools = override_settings(
+        ASYNCORM_NATIVE={"POOL": {"min_size": 1, "max_size": 8, "timeout": 10}}
+    )
     pools.enable()
     for alias in sorted(django_databases):
         data.load(alias)

@@ -50,5 +50,11 @@ def test_cases_cover_every_native_method() -> None:
     from asyncorm_native.patching import _PLANS
 
     covered = {method for method, _ in CASES.values()}
-    expected = {*_PLANS, "__aiter__", "aiterator", "RawQuerySet.__aiter__", "aprefetch_related_objects"}
+    expected = {
+        *_PLANS,
+        "__aiter__",
+        "aiterator",
+        "RawQuerySet.__aiter__",
+        "aprefetch_related_objects",
+    }
     assert covered == expected

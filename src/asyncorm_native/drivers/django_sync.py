@@ -41,13 +41,15 @@ class DjangoLease:
         name = None
         if server_side and wrapper.vendor == "postgresql":
             wrapper._named_cursor_idx += 1
-            name = "_django_curs_%d_native_%d" % (threading.get_ident(), wrapper._named_cursor_idx)
+            name = f"_django_curs_{threading.get_ident()}_native_{wrapper._named_cursor_idx}"
         create_cursor = inspect.unwrap(type(wrapper).create_cursor)
         return wrapper._prepare_cursor(create_cursor(wrapper, name))
 
     def execute(self, step: Execute) -> Any:
         if step.using != self.wrapper.alias:
-            raise RuntimeError(f"asyncorm_native: step for {step.using!r} on {self.wrapper.alias!r}")
+            raise RuntimeError(
+                f"asyncorm_native: step for {step.using!r} on {self.wrapper.alias!r}"
+            )
         server_side = step.fetch is Fetch.STREAM and step.server_side
         cursor = self._cursor(server_side)
         try:

@@ -98,7 +98,9 @@ class PostgresPool:
                 await cursor.execute(wrapper.ops.set_time_zone_sql(), [timezone_name])
         if new_role := wrapper.settings_dict["OPTIONS"].get("assume_role"):
             async with conn.cursor() as cursor:
-                await cursor.execute(psycopg.sql.SQL("SET ROLE {}").format(psycopg.sql.Literal(new_role)))
+                await cursor.execute(
+                    psycopg.sql.SQL("SET ROLE {}").format(psycopg.sql.Literal(new_role))
+                )
         if apps.is_installed("django.contrib.postgres"):
             await self._register_contrib_postgres_types(conn)
 
@@ -108,7 +110,8 @@ class PostgresPool:
             found: dict[str, list[tuple[int, int]]] = {"hstore": [], "citext": []}
             async with conn.cursor() as cursor:
                 await cursor.execute(
-                    "SELECT typname, oid, typarray FROM pg_type WHERE typname IN ('hstore', 'citext')"
+                    "SELECT typname, oid, typarray FROM pg_type"
+                    " WHERE typname IN ('hstore', 'citext')"
                 )
                 for typname, oid, typarray in await cursor.fetchall():
                     found[typname].append((oid, typarray))
@@ -128,7 +131,9 @@ class PostgresPool:
         try:
             conn = await self._pool.getconn()
         except PsycopgPoolTimeout as exc:
-            raise PoolTimeout(self.alias, self._options["timeout"], self._options["max_size"]) from exc
+            raise PoolTimeout(
+                self.alias, self._options["timeout"], self._options["max_size"]
+            ) from exc
         return PostgresLease(self, conn)
 
     async def release(self, conn: psycopg.AsyncConnection) -> None:

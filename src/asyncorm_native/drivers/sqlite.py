@@ -73,7 +73,9 @@ class SQLitePool:
         self._params = {
             **params,
             "isolation_level": None,  # autocommit, as Django's connection outside atomic()
-            "factory": _connection_class(tuple(c.strip() for c in wrapper.init_commands if c.strip())),
+            "factory": _connection_class(
+                tuple(c.strip() for c in wrapper.init_commands if c.strip())
+            ),
         }
         self._options = options
         self._idle: list[aiosqlite.Connection] = []
@@ -144,6 +146,15 @@ class SQLiteLease:
         self._stream: Any = None
 
     async def execute(self, step: Execute) -> Any:
+        try:
+            return await self._execute(step)
+        except asyncio.CancelledError:
+            # The statement goes on in aiosqlite's thread: stop it, so the
+            # connection is free again when it goes back to the pool.
+            await self._conn.interrupt()
+            raise
+
+    async def _execute(self, step: Execute) -> Any:
         sql, params = convert(step.sql, step.params)
         with connections[step.using].wrap_database_errors:
             if step.fetch is Fetch.ALL and not step.describe:

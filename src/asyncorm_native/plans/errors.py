@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-class Unsupported(Exception):  # noqa: N818 - a request, not an error condition
+class Unsupported(Exception):
     """This operation cannot run natively; ``kind`` says why (it is reported)."""
 
     def __init__(self, kind: str) -> None:

@@ -1,8 +1,9 @@
 """Run Django's own synchronous read code as a plan, intercepting SQL at the compiler.
 
 Django's ORM reaches the database through ``SQLCompiler.execute_sql()``.
-``install()`` puts :func:`execute_sql` on ``SQLCompiler``: outside the two
-modes below it is Django's method. Both modes raise ``BaseException``
+The first capture or replay puts :func:`execute_sql` on ``SQLCompiler``
+(``uninstall()`` takes it off): outside the two modes below it is Django's
+method, so the hook is inert for all other code. Both modes raise ``BaseException``
 subclasses so that no ``except Exception`` in Django code can swallow them.
 
 *Capture* (:func:`run_until_sql`): for methods whose SQL is their last step
@@ -34,7 +35,7 @@ from .errors import Unsupported
 django_execute_sql = SQLCompiler.execute_sql
 
 
-class SQLRequested(BaseException):  # noqa: N818 - control flow
+class SQLRequested(BaseException):
     """Capture mode: the compiler Django was about to execute."""
 
     def __init__(self, compiler: Any, result_type: Any) -> None:
@@ -43,7 +44,7 @@ class SQLRequested(BaseException):  # noqa: N818 - control flow
         self.result_type = result_type
 
 
-class RowsNeeded(BaseException):  # noqa: N818 - control flow
+class RowsNeeded(BaseException):
     """Replay mode: this query has not been fetched yet."""
 
     def __init__(self, tape: _Tape, using: str, sql: str, params: Any, result_type: Any) -> None:
@@ -109,8 +110,22 @@ def execute_sql(
     return interceptor.execute_sql(self, result_type)
 
 
-def run_until_sql(func: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, SQLRequested | None]:
+def ensure_hook() -> None:
+    """Put :func:`execute_sql` on ``SQLCompiler`` (idempotent)."""
+    if SQLCompiler.execute_sql is not execute_sql:
+        SQLCompiler.execute_sql = execute_sql
+
+
+def remove_hook() -> None:
+    """Give ``SQLCompiler`` Django's ``execute_sql`` back."""
+    SQLCompiler.execute_sql = django_execute_sql
+
+
+def run_until_sql(
+    func: Callable[..., Any], *args: Any, **kwargs: Any
+) -> tuple[Any, SQLRequested | None]:
     """Call ``func``; return ``(value, None)`` if it needed no SQL, else ``(None, request)``."""
+    ensure_hook()
     token = _interceptor.set(_Capture())
     try:
         return func(*args, **kwargs), None
@@ -122,6 +137,7 @@ def run_until_sql(func: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[
 
 def replay(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Plan[Any]:
     """``func(*args, **kwargs)`` with every query it runs fetched natively."""
+    ensure_hook()
     tape = _Tape()
     while True:
         tape.position = 0

@@ -41,9 +41,8 @@ def prefetch_related_objects(model_instances: list[Any], *related_lookups: Any) 
         if lookup.prefetch_to in done_queries:
             if lookup.queryset is not None:
                 raise ValueError(
-                    "'%s' lookup was already seen with a different queryset. "
-                    "You may need to adjust the ordering of your lookups."
-                    % lookup.prefetch_to
+                    f"'{lookup.prefetch_to}' lookup was already seen with a different "
+                    "queryset. You may need to adjust the ordering of your lookups."
                 )
             continue
 
@@ -77,20 +76,16 @@ def prefetch_related_objects(model_instances: list[Any], *related_lookups: Any) 
 
             if not attr_found:
                 raise AttributeError(
-                    "Cannot find '%s' on %s object, '%s' is an invalid "
+                    f"Cannot find '{through_attr}' on {first_obj.__class__.__name__} "
+                    f"object, '{lookup.prefetch_through}' is an invalid "
                     "parameter to prefetch_related()"
-                    % (
-                        through_attr,
-                        first_obj.__class__.__name__,
-                        lookup.prefetch_through,
-                    )
                 )
 
             if level == len(through_attrs) - 1 and prefetcher is None:
                 raise ValueError(
-                    "'%s' does not resolve to an item that supports "
+                    f"'{lookup.prefetch_through}' does not resolve to an item that supports "
                     "prefetching - this is an invalid parameter to "
-                    "prefetch_related()." % lookup.prefetch_through
+                    "prefetch_related()."
                 )
 
             obj_to_fetch = None
@@ -134,7 +129,7 @@ def prefetch_related_objects(model_instances: list[Any], *related_lookups: Any) 
 
 
 def _get_prefetch_querysets(prefetcher: Any, instances: list[Any], querysets: Any) -> tuple:
-    """Mirrors the call in ``prefetch_one_level()``, deprecated ``get_prefetch_queryset()`` included."""
+    """Mirrors the call in ``prefetch_one_level()`` (deprecated ``get_prefetch_queryset()`` too)."""
     if hasattr(prefetcher, "get_prefetch_querysets"):
         return prefetcher.get_prefetch_querysets(instances, querysets)
     warnings.warn(

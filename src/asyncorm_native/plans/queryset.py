@@ -16,8 +16,8 @@ from django.db.models.query import MAX_GET_RESULTS
 from django.db.models.sql.constants import SINGLE
 
 from ..steps import Plan
-from .intercept import SQLRequested, replay, run_until_sql
 from .errors import Unsupported
+from .intercept import SQLRequested, replay, run_until_sql
 from .rows import evaluate, fetch_one
 
 
@@ -32,8 +32,8 @@ def get(queryset: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan[An
     self = queryset
     if self.query.combinator and (args or kwargs):
         raise NotSupportedError(
-            "Calling QuerySet.get(...) with filters after %s() is not "
-            "supported." % self.query.combinator
+            f"Calling QuerySet.get(...) with filters after {self.query.combinator}() is not "
+            "supported."
         )
     clone = self._chain() if self.query.combinator else self.filter(*args, **kwargs)
     if self.query.can_filter() and not self.query.distinct_fields:
@@ -51,14 +51,11 @@ def get(queryset: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan[An
         return results[0]
     if not num:
         raise self.model.DoesNotExist(
-            "%s matching query does not exist." % self.model._meta.object_name
+            f"{self.model._meta.object_name} matching query does not exist."
         )
+    found = num if not limit or num < limit else f"more than {limit - 1}"
     raise self.model.MultipleObjectsReturned(
-        "get() returned more than one %s -- it returned %s!"
-        % (
-            self.model._meta.object_name,
-            num if not limit or num < limit else "more than %s" % (limit - 1),
-        )
+        f"get() returned more than one {self.model._meta.object_name} -- it returned {found}!"
     )
 
 

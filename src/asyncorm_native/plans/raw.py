@@ -23,7 +23,9 @@ class FetchedCursor:
     def __init__(self, rows: list[Row], names: Sequence[str] | None) -> None:
         self.rows = rows
         self.description = (
-            None if names is None else [(name, None, None, None, None, None, None) for name in names]
+            None
+            if names is None
+            else [(name, None, None, None, None, None, None) for name in names]
         )
 
     def __iter__(self) -> Iterator[Row]:
@@ -44,7 +46,7 @@ def raw_params(query: Any) -> Params:
         return {key: adapter(val) for key, val in query.params.items()}
     if params_type is None:
         return None
-    raise RuntimeError("Unexpected params type: %s" % params_type)
+    raise RuntimeError(f"Unexpected params type: {params_type}")
 
 
 def evaluate_raw(raw_queryset: Any) -> Plan[list[Any]]:

@@ -82,7 +82,7 @@ def fetch_one(compiler: Any) -> Plan[Row | None]:
 
 @contextmanager
 def answering(query: Any, compiler: Any, results: Iterable[list[Row]]) -> Iterator[None]:
-    """Make Django code reading ``query`` use ``compiler``, whose ``execute_sql()`` returns ``results``.
+    """Make Django code reading ``query`` use ``compiler``, its ``execute_sql()`` give ``results``.
 
     Only for synchronous stretches: the overrides are instance attributes that
     are removed before the plan yields again.
@@ -161,6 +161,7 @@ def stream(
     before it is handed out, as Django's ``aiterator()`` batches them.
     """
     from .prefetch import prefetch_related_objects
+
     check_iterable(queryset)
     query = queryset.query
     compiler = query.get_compiler(using=queryset.db)
@@ -171,6 +172,12 @@ def stream(
     feed = _ChunkFeed()
     with answering(query, compiler, feed):
         items = iter(iterable)
+
+    def emit(batch: list[Any]) -> Plan[None]:
+        if prefetch_lookups and batch:
+            yield from prefetch_related_objects(batch, *prefetch_lookups)
+        yield Emit(batch)
+
     if compiled is None:
         feed.finish()
         with answering(query, compiler, feed):
@@ -190,11 +197,6 @@ def stream(
         started = True
         with answering(query, compiler, feed):
             return list(islice(items, len(rows)))
-
-    def emit(batch: list[Any]) -> Plan[None]:
-        if prefetch_lookups and batch:
-            yield from prefetch_related_objects(batch, *prefetch_lookups)
-        yield Emit(batch)
 
     if chunked_fetch and connections[using].features.can_use_chunked_reads:
         yield Execute(sql, params, Fetch.STREAM, server_side=True, using=using)

@@ -36,11 +36,16 @@ def load(alias: str) -> None:
     ]
     authors: list[Author] = []
     specs = [
-        ("Ada", "4.50", {"langs": ["en", "fr"], "age": 36, "nested": {"a": [1, {"b": None}]}}, True),
+        (
+            "Ada",
+            "4.50",
+            {"langs": ["en", "fr"], "age": 36, "nested": {"a": [1, {"b": None}]}},
+            True,
+        ),
         ("Boris", "3.25", {"langs": ["ru"], "age": 51}, True),
         ("Chloé", "2.00", {}, False),
         ("Dmitri", "4.75", {"langs": [], "age": None}, True),
-        ("Émile", "1.10", {"quote": "l'été \"chaud\" 100%"}, True),
+        ("Émile", "1.10", {"quote": 'l\'été "chaud" 100%'}, True),
         ("Fatima", "3.00", {"langs": ["ar", "en"], "age": 29}, True),
     ]
     for i, (name, rating, meta, active) in enumerate(specs):
@@ -56,7 +61,11 @@ def load(alias: str) -> None:
                 mentor=authors[0] if i in (1, 2) else (authors[1] if i == 3 else None),
             )
         )
-    for author, bio in [(authors[0], "Poet of numbers"), (authors[1], "Novelist"), (authors[3], "")]:
+    for author, bio in [
+        (authors[0], "Poet of numbers"),
+        (authors[1], "Novelist"),
+        (authors[3], ""),
+    ]:
         Profile.objects.using(db).create(
             author=author, bio=bio, birthday=datetime.date(1980 + author.pk % 7, 2, 28)
         )
@@ -88,7 +97,9 @@ def load(alias: str) -> None:
             posted=T0 + datetime.timedelta(hours=i),
         )
     Place.objects.using(db).create(name="Square", address="1 Plaza")
-    Restaurant.objects.using(db).create(name="Chez A", address="2 Rue", serves_pizza=False, chef=authors[0])
+    Restaurant.objects.using(db).create(
+        name="Chez A", address="2 Rue", serves_pizza=False, chef=authors[0]
+    )
     Bistro.objects.using(db).create(
         name="Petit B", address="3 Rue", serves_pizza=True, chef=authors[2], stars=2
     )
@@ -116,7 +127,18 @@ def load(alias: str) -> None:
 
 def unload(alias: str) -> None:
     """Delete the zoo rows from ``alias``."""
-    for model in (Comment, BookTag, Book, Tag, Profile, Bistro, Restaurant, Place, Gadget, Publisher):
+    for model in (
+        Comment,
+        BookTag,
+        Book,
+        Tag,
+        Profile,
+        Bistro,
+        Restaurant,
+        Place,
+        Gadget,
+        Publisher,
+    ):
         model.objects.using(alias).all().delete()
     Author.objects.using(alias).update(mentor=None)
     Author.objects.using(alias).all().delete()

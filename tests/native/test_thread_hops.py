@@ -1,0 +1,55 @@
+"""Native reads never hop to a thread: no ``asgiref.sync.SyncToAsync`` call at all."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from asgiref.sync import SyncToAsync
+
+import asyncorm_native
+
+from .cases import CASES, POSTGRES_ONLY
+
+
+@pytest.fixture
+def sync_to_async_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    calls: list[Any] = []
+    original = SyncToAsync.__call__
+
+    async def counting(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:
+        calls.append(self.func)
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counting)
+    yield calls
+
+
+async def run_every_case(alias: str) -> None:
+    for name, (_method, func) in sorted(CASES.items()):
+        if name in POSTGRES_ONLY and alias != "postgres":
+            continue
+        with contextlib.suppress(Exception):  # some cases end in Django's exception; fine here
+            await func(alias)
+
+
+async def test_native_reads_make_no_thread_hop(alias: str, sync_to_async_calls: list[Any]) -> None:
+    asyncorm_native.install()
+    asyncorm_native.reset_report()
+    try:
+        await run_every_case(alias)
+        report = asyncorm_native.report()
+    finally:
+        asyncorm_native.uninstall()
+        await asyncorm_native.close_pools()
+    assert sum(report.native.values()) > 100, report
+    assert report.fallback_total == 0, report
+    assert sync_to_async_calls == []
+
+
+async def test_stock_reads_do_hop(alias: str, sync_to_async_calls: list[Any]) -> None:
+    """The counter works: the same cases through Django's stock methods hop on every query."""
+    await run_every_case(alias)
+    assert len(sync_to_async_calls) > 100
