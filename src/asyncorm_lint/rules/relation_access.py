@@ -1,0 +1,61 @@
+"""DJA4xx: attribute reads that make Django fetch a relation or a deferred field lazily.
+
+Only where the model is known from the analyzed code: never a guess from a name alone.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ..expressions import describe
+from ..values import V
+from .base import Rule, register
+
+
+@register
+class LazyAttributeAccess(Rule):
+    """``obj.author`` (not select_related), ``user.profile``, fields left out by only()/defer()."""
+
+    codes = {
+        "DJA401": '{what} in async function "{func}" fetches the related {target} lazily: '
+                  "{fix}",
+        "DJA402": '{what} in async function "{func}" fetches the reverse one-to-one {target} '
+                  "lazily: {fix}",
+        "DJA403": '{what} in async function "{func}" loads the deferred field "{field}": '
+                  "{fix}",
+    }
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if _is_store(self.ctx.parent(node), node):
+            return
+        base = self.ctx.infer(node.value)
+        if base is None or base.kind not in (V.INSTANCE, V.LAZY_USER) or base.model is None:
+            return
+        attr = node.attr.value
+        index = self.ctx.index
+        relation = index.relation(base.model, attr)
+        owner = describe(node.value)
+        if relation is not None and relation.kind in ("forward", "reverse_one_to_one"):
+            if base.is_loaded(attr):
+                return
+            target = (relation.target or "object").rpartition(".")[2]
+            code = "DJA401" if relation.kind == "forward" else "DJA402"
+            loader = "select_related" if relation.target else "prefetch_related"
+            fix = f'add {loader}("{attr}") to the query that fetched {owner}'
+            self.error(code, node, None, what=describe(node), target=target, fix=fix)
+            return
+        if relation is None and (base.only is not None or base.deferred) and base.kind is V.INSTANCE:
+            if attr in base.deferred or (
+                base.only is not None and attr not in base.only and attr in index.plain_fields(base.model)
+            ):
+                self.error("DJA403", node, None, what=describe(node), field=attr,
+                           fix=f"add it to only() or use \"await {owner}.arefresh_from_db(fields=['{attr}'])\"")
+
+
+def _is_store(parent: cst.CSTNode | None, node: cst.CSTNode) -> bool:
+    """True when ``node`` is assigned to or deleted, not read."""
+    if isinstance(parent, cst.AssignTarget | cst.Del):
+        return True
+    if isinstance(parent, cst.AnnAssign | cst.AugAssign) and parent.target is node:
+        return True
+    return False
