@@ -37,8 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="report findings (exit 1 when there are any)")
     check.add_argument("paths", nargs="+", metavar="PATH")
     check.add_argument("--format", choices=["text", "json"], default="text")
-    check.add_argument("--django-version", type=_version, default=LATEST_LTS,
-                       help="target Django version (default: %(default)s)")
+    check.add_argument(
+        "--django-version",
+        type=_version,
+        default=LATEST_LTS,
+        help="target Django version (default: %(default)s)",
+    )
     check.add_argument("--select", type=_codes, default=(), help="only these code prefixes")
     check.add_argument("--ignore", type=_codes, default=(), help="skip these code prefixes")
     check.add_argument("--disable-noqa", action="store_true", help="report noqa'd lines too")

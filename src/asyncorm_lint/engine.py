@@ -46,17 +46,27 @@ def may_have_findings(source: str) -> bool:
     return "async" in source
 
 
-def analyze_source(source: str, path: str = "<string>", options: Options | None = None,
-                   index: ModelIndex | None = None, module_name: str = "") -> list[Finding]:
+def analyze_source(
+    source: str,
+    path: str = "<string>",
+    options: Options | None = None,
+    index: ModelIndex | None = None,
+    module_name: str = "",
+) -> list[Finding]:
     """Findings for one file's text (raises :class:`SourceError` when it does not parse)."""
     if not may_have_findings(source):
         return []
     return analyze_module(parse(source, path), source, path, options, index, module_name).findings
 
 
-def analyze_module(module: cst.Module, source: str, path: str = "<string>",
-                   options: Options | None = None, index: ModelIndex | None = None,
-                   module_name: str = "") -> Analysis:
+def analyze_module(
+    module: cst.Module,
+    source: str,
+    path: str = "<string>",
+    options: Options | None = None,
+    index: ModelIndex | None = None,
+    module_name: str = "",
+) -> Analysis:
     """Run every rule family over a parsed module."""
     options = options or Options()
     is_package = path.endswith("__init__.py")
@@ -70,7 +80,10 @@ def analyze_module(module: cst.Module, source: str, path: str = "<string>",
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         for item in ctx.pending:
             start = positions[item.node].start
-            findings.append(Finding(item.code, start.line, start.column, item.message, path,
-                                    item.fix, item.node))
+            findings.append(
+                Finding(
+                    item.code, start.line, start.column, item.message, path, item.fix, item.node
+                )
+            )
         findings.sort(key=lambda f: (f.line, f.col, f.code))
     return Analysis(module, findings, summary)

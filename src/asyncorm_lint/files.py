@@ -6,9 +6,26 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-SKIP_DIRS = {".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", "node_modules",
-             "__pycache__", "build", "dist", ".eggs", "site-packages", ".mypy_cache",
-             ".pytest_cache", ".ruff_cache", ".asyncorm_lint_cache"}
+SKIP_DIRS = {
+    ".git",
+    ".hg",
+    ".svn",
+    ".tox",
+    ".nox",
+    ".venv",
+    "venv",
+    "env",
+    "node_modules",
+    "__pycache__",
+    "build",
+    "dist",
+    ".eggs",
+    "site-packages",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".asyncorm_lint_cache",
+}
 
 
 def python_files(paths: list[str]) -> Iterator[Path]:
@@ -17,7 +34,9 @@ def python_files(paths: list[str]) -> Iterator[Path]:
         path = Path(raw)
         if path.is_dir():
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+                dirs[:] = sorted(
+                    d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info")
+                )
                 for name in sorted(files):
                     if name.endswith(".py"):
                         yield Path(root) / name

@@ -20,7 +20,7 @@ class AwaitMethod:
 
 @dataclass(frozen=True)
 class AwaitFunction:
-    """``authenticate(...)`` -> ``await aauthenticate(...)``, updating the import from ``module``."""
+    """``authenticate(...)`` -> ``await aauthenticate(...)``; the import from ``module`` follows."""
 
     call: cst.Call
     new_name: str

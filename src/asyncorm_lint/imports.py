@@ -8,7 +8,7 @@ from .expressions import dotted_name
 
 
 def resolve_relative(module: str, is_package: bool, level: int, target: str) -> str:
-    """``from ..x import y`` inside ``module`` -> absolute ``pkg.x`` (``"."``-prefixed if unknown)."""
+    """``from ..x import y`` inside ``module`` -> ``pkg.x`` (still ``.``-prefixed if unknown)."""
     if not module:
         return "." * level + target
     parts = module.split(".")

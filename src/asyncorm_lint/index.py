@@ -23,8 +23,21 @@ MANAGER_BASES = {
     "django.db.models.QuerySet",
     "django.db.models.query.QuerySet",
 }
-NOT_MODEL_SUFFIXES = ("Mixin", "Manager", "QuerySet", "Queryset", "Choices", "Form", "Error",
-                      "Exception", "Serializer", "Field", "Admin", "Config", "Enum")
+NOT_MODEL_SUFFIXES = (
+    "Mixin",
+    "Manager",
+    "QuerySet",
+    "Queryset",
+    "Choices",
+    "Form",
+    "Error",
+    "Exception",
+    "Serializer",
+    "Field",
+    "Admin",
+    "Config",
+    "Enum",
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +55,9 @@ class Relation:
 
 @lru_cache(maxsize=1)
 def builtin_summaries() -> tuple[ModuleSummary, ...]:
-    return tuple(summarize_module(cst.parse_module(src), mod)[0] for mod, src in BUILTIN_SOURCES.items())
+    return tuple(
+        summarize_module(cst.parse_module(src), mod)[0] for mod, src in BUILTIN_SOURCES.items()
+    )
 
 
 class ModelIndex:
@@ -78,7 +93,9 @@ class ModelIndex:
         module, _, name = ref.rpartition(".")
         seen = 0
         while module in self.modules and seen < 8:  # ``from .article import Article`` re-exports
-            target = self.modules[module].imports.get(name) or self.modules[module].aliases.get(name)
+            target = self.modules[module].imports.get(name) or self.modules[module].aliases.get(
+                name
+            )
             if target is None or target == ref:
                 break
             if target == USER_MODEL:
@@ -107,7 +124,7 @@ class ModelIndex:
 
     # --- class kinds --------------------------------------------------------------------
     def kind(self, key: str | None) -> str | None:
-        """"model", "manager", "modelform" or None for a class key."""
+        """ "model", "manager", "modelform" or None for a class key."""
         if key is None:
             return None
         if key not in self._kinds:
@@ -122,7 +139,9 @@ class ModelIndex:
         for base in cls.bases:
             if base in MODEL_BASES:
                 return "model"
-            if base in MANAGER_BASES or base.endswith(("Manager", "QuerySet")) and base not in self.classes:
+            if base in MANAGER_BASES or (
+                base.endswith(("Manager", "QuerySet")) and base not in self.classes
+            ):
                 return "manager"
             if base.endswith("ModelForm") and base not in self.classes:
                 return "modelform"
@@ -174,8 +193,11 @@ class ModelIndex:
         return {n for n, f in self.fields(key).items() if not f.is_relation}
 
     def managers(self, key: str) -> dict[str, str | None]:
-        found: dict[str, str | None] = {"objects": None, "_default_manager": None,
-                                        "_base_manager": None}
+        found: dict[str, str | None] = {
+            "objects": None,
+            "_default_manager": None,
+            "_base_manager": None,
+        }
         for cls in reversed(self.mro(key)):
             found.update(cls.managers)
         return found
@@ -191,8 +213,10 @@ class ModelIndex:
 
     def has_member(self, model: str, name: str) -> bool:
         """True when the model class defines a method or property called ``name``."""
-        return any(name in c.methods or name in c.properties or name in c.async_methods
-                   for c in self.mro(model))
+        return any(
+            name in c.methods or name in c.properties or name in c.async_methods
+            for c in self.mro(model)
+        )
 
     def _build_relations(self) -> dict[str, dict[str, Relation]]:
         out: dict[str, dict[str, Relation]] = {}
@@ -207,18 +231,28 @@ class ModelIndex:
                     out.setdefault(key, {})[name] = Relation(name, "forward", target)
                 else:
                     out.setdefault(key, {})[name] = Relation(name, "many", target)
-                if target is None or f.kind in ("gfk", "generic_relation") or self.classes[key].abstract:
+                if (
+                    target is None
+                    or f.kind in ("gfk", "generic_relation")
+                    or self.classes[key].abstract
+                ):
                     continue
                 accessor = _reverse_accessor(f, self.classes[key].name)
                 if accessor:
                     kind = "reverse_one_to_one" if f.kind == "o2o" else "many"
                     for concrete in self._concrete_descendants(target):
-                        out.setdefault(concrete, {}).setdefault(accessor, Relation(accessor, kind, key))
+                        out.setdefault(concrete, {}).setdefault(
+                            accessor, Relation(accessor, kind, key)
+                        )
         return out
 
     def _concrete_descendants(self, key: str) -> list[str]:
         """``key`` plus models inheriting from it (reverse accessors are inherited by proxies)."""
-        return [k for k in self.classes if self.is_model(k) and any(c.qualname == key for c in self.mro(k))]
+        return [
+            k
+            for k in self.classes
+            if self.is_model(k) and any(c.qualname == key for c in self.mro(k))
+        ]
 
 
 def _reverse_accessor(f: FieldSummary, model_name: str) -> str | None:

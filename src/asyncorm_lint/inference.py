@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from .django_api import INSTANCE_PAIR_RETURNING, INSTANCE_RETURNING, QUERYSET_BUILDERS, VALUES_BUILDERS
+from .django_api import (
+    INSTANCE_PAIR_RETURNING,
+    INSTANCE_RETURNING,
+    QUERYSET_BUILDERS,
+    VALUES_BUILDERS,
+)
 from .expressions import dotted_name, is_capitalized, last_name
 from .index import looks_like_model_ref
 from .scope import MISSING
@@ -124,7 +129,9 @@ class Inferrer:
                 return None
             if relation.kind == "many":
                 value = base.related_value(attr, V.RELATED_MANAGER, relation.target)
-                return value.but(prefetched=value.prefetched | ({""} if base.is_loaded(attr) else set()))
+                return value.but(
+                    prefetched=value.prefetched | ({""} if base.is_loaded(attr) else set())
+                )
             return base.related_value(attr, V.INSTANCE, relation.target)
         return None
 
@@ -149,8 +156,14 @@ class Inferrer:
         if name in SHORTCUT_INSTANCE and node.args:
             first = self.infer(node.args[0].value)
             if first is not None and first.kind in (V.MODEL_CLASS, V.MANAGER, V.QUERYSET):
-                return Value(V.INSTANCE, first.model, select_related=first.select_related,
-                             prefetched=first.prefetched, only=first.only, deferred=first.deferred)
+                return Value(
+                    V.INSTANCE,
+                    first.model,
+                    select_related=first.select_related,
+                    prefetched=first.prefetched,
+                    only=first.only,
+                    deferred=first.deferred,
+                )
             return None
         if qualified in AUTHENTICATE:
             return Value(V.INSTANCE, self.ctx.index.user_model)
@@ -172,12 +185,21 @@ class Inferrer:
         if method in QUERYSET_BUILDERS or method in self._custom_builders(receiver):
             return self._built_queryset(receiver, method, node)
         if method in ("iterator", "aiterator"):
-            return Value(V.QUERYSET, model, rows_are_instances=receiver.rows_are_instances,
-                         select_related=receiver.select_related, prefetched=receiver.prefetched)
+            return Value(
+                V.QUERYSET,
+                model,
+                rows_are_instances=receiver.rows_are_instances,
+                select_related=receiver.select_related,
+                prefetched=receiver.prefetched,
+            )
         if not receiver.rows_are_instances:
             return None
-        fetched = dict(select_related=receiver.select_related, prefetched=receiver.prefetched,
-                       only=receiver.only, deferred=receiver.deferred)
+        fetched = dict(
+            select_related=receiver.select_related,
+            prefetched=receiver.prefetched,
+            only=receiver.only,
+            deferred=receiver.deferred,
+        )
         if method in INSTANCE_RETURNING:
             if method in CREATING:
                 return Value(V.INSTANCE, model, fresh=True)
@@ -187,13 +209,17 @@ class Inferrer:
         return None
 
     def _custom_builders(self, receiver: Value) -> set[str]:
-        if receiver.kind is V.MANAGER and receiver.model and self.ctx.index.is_model(receiver.model):
+        if (
+            receiver.kind is V.MANAGER
+            and receiver.model
+            and self.ctx.index.is_model(receiver.model)
+        ):
             return self.ctx.index.builder_methods(receiver.model, receiver.manager_attr)
         return set()
 
     def _built_queryset(self, receiver: Value, method: str, node: cst.Call | None) -> Value:
         base = receiver.but(kind=V.QUERYSET, wrapped_by=None)
-        if receiver.kind is V.MANAGER or receiver.kind is V.RELATED_MANAGER and method != "all":
+        if receiver.kind is V.MANAGER or (receiver.kind is V.RELATED_MANAGER and method != "all"):
             base = base.but(prefetched=frozenset())
         if method in VALUES_BUILDERS:
             return base.but(rows_are_instances=False)
@@ -222,6 +248,10 @@ class Inferrer:
                     wrapper = f"sync_to_async({dotted_name(callable_node) or '...'})"
                     return result.but(wrapped_by=wrapper)
                 return result
+        if isinstance(callable_node, cst.Lambda):
+            return self.infer(callable_node.body)
+        if isinstance(callable_node, cst.Call):  # misuse (DJA602), but the value flows on
+            return self.infer(callable_node)
         return None
 
     # --- other expressions ------------------------------------------------------------------

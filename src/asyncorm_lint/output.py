@@ -14,12 +14,12 @@ def as_text(findings: list[Finding], summary: bool = True) -> str:
         counts = Counter(f.code for f in findings)
         lines.append("")
         lines.extend(f"{n:5d}  {code}" for code, n in sorted(counts.items()))
-        lines.append(f"{len(findings):5d}  finding{'s' if len(findings) != 1 else ''} in "
-                     f"{len({f.path for f in findings})} file(s)")
+        lines.append(
+            f"{len(findings):5d}  finding{'s' if len(findings) != 1 else ''} in "
+            f"{len({f.path for f in findings})} file(s)"
+        )
     return "\n".join(lines)
 
 
 def as_json(findings: list[Finding], errors: list[str]) -> str:
-    return json.dumps(
-        {"findings": [f.as_dict() for f in findings], "errors": errors}, indent=2
-    )
+    return json.dumps({"findings": [f.as_dict() for f in findings], "errors": errors}, indent=2)

@@ -70,8 +70,9 @@ class ModuleSummary:
     has_async: bool = False
 
 
-def summarize_module(module: cst.Module, name: str = "", path: str = "",
-                     is_package: bool = False) -> tuple[ModuleSummary, ImportTable]:
+def summarize_module(
+    module: cst.Module, name: str = "", path: str = "", is_package: bool = False
+) -> tuple[ModuleSummary, ImportTable]:
     """Summarize top-level imports and classes of ``module`` (function bodies are not read)."""
     imports = ImportTable(name, is_package)
     summary = ModuleSummary(module=name, path=path)
@@ -129,7 +130,7 @@ def _string(node: cst.BaseExpression) -> str | None:
 
 
 def reference(node: cst.BaseExpression, imports: ImportTable, module: str) -> str | None:
-    """A model/class reference: qualified dotted name, ``"app.Model"`` string, or AUTH_USER_MODEL."""
+    """A class reference: a qualified dotted name, an ``"app.Model"`` string or AUTH_USER_MODEL."""
     text = _string(node)
     if text is not None:
         return text
@@ -163,9 +164,12 @@ def _summarize_class(node: cst.ClassDef, module: str, imports: ImportTable) -> C
                     target = small.targets[0].target
                     if isinstance(target, cst.Name):
                         _summarize_attribute(cls, target.value, small.value, imports, module)
-                elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                    if isinstance(small.target, cst.Name):
-                        _summarize_attribute(cls, small.target.value, small.value, imports, module)
+                elif (
+                    isinstance(small, cst.AnnAssign)
+                    and small.value is not None
+                    and isinstance(small.target, cst.Name)
+                ):
+                    _summarize_attribute(cls, small.target.value, small.value, imports, module)
     return cls
 
 
@@ -195,16 +199,24 @@ def _returns_queryset(node: cst.FunctionDef, cls: ClassSummary) -> bool:
     )
 
 
-def _statements(block: cst.BaseSuite) -> list[cst.CSTNode]:
+def _statements(block: cst.CSTNode) -> list[cst.CSTNode]:
+    """Small statements of a suite, looking into nested compound statements."""
     out: list[cst.CSTNode] = []
-    for stmt in getattr(block, "body", []):
+    body = getattr(block, "body", ())
+    for stmt in body if isinstance(body, tuple | list) else ():
         if isinstance(stmt, cst.SimpleStatementLine):
             out.extend(stmt.body)
-        elif isinstance(stmt, cst.If | cst.For | cst.While | cst.With | cst.Try):
+        elif isinstance(stmt, cst.BaseCompoundStatement) and not isinstance(
+            stmt, cst.FunctionDef | cst.ClassDef
+        ):
             out.extend(_statements(stmt.body))
-            orelse = getattr(stmt, "orelse", None)
-            if orelse is not None:
-                out.extend(_statements(orelse.body if isinstance(orelse, cst.Else) else orelse))
+            for extra in (getattr(stmt, "orelse", None), getattr(stmt, "finalbody", None)):
+                if isinstance(extra, cst.If):
+                    out.extend(_statements(cst.IndentedBlock(body=[extra])))
+                elif extra is not None:
+                    out.extend(_statements(extra.body))
+            for handler in getattr(stmt, "handlers", ()):
+                out.extend(_statements(handler.body))
     return out
 
 
@@ -221,13 +233,17 @@ def _is_self_queryset(expr: cst.BaseExpression, cls: ClassSummary) -> bool:
     return False
 
 
-def _summarize_meta(cls: ClassSummary, meta: cst.ClassDef, imports: ImportTable, module: str) -> None:
+def _summarize_meta(
+    cls: ClassSummary, meta: cst.ClassDef, imports: ImportTable, module: str
+) -> None:
     body = meta.body.body if isinstance(meta.body, cst.IndentedBlock) else []
     for stmt in body:
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for small in stmt.body:
-            if not (isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name)):
+            if not (
+                isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name)
+            ):
                 continue
             key = small.targets[0].target.value
             if key == "abstract":
@@ -238,8 +254,9 @@ def _summarize_meta(cls: ClassSummary, meta: cst.ClassDef, imports: ImportTable,
                 cls.form_model = reference(small.value, imports, module)
 
 
-def _summarize_attribute(cls: ClassSummary, name: str, value: cst.BaseExpression,
-                         imports: ImportTable, module: str) -> None:
+def _summarize_attribute(
+    cls: ClassSummary, name: str, value: cst.BaseExpression, imports: ImportTable, module: str
+) -> None:
     if not isinstance(value, cst.Call):
         return
     func = last_name(value.func) or ""

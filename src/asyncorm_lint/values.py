@@ -44,7 +44,9 @@ class Value:
     only: frozenset[str] | None = None
     deferred: frozenset[str] = frozenset()
     fresh: bool = False
-    wrapped_by: str | None = None  # "sync_to_async(Article.objects.filter)" when lazy from a wrapper
+    wrapped_by: str | None = (
+        None  # "sync_to_async(Article.objects.filter)" when lazy from a wrapper
+    )
     items: tuple[Value | None, ...] = ()
     manager_attr: str = "objects"
 
@@ -61,10 +63,17 @@ class Value:
         if self.select_related is ALL:
             nested: frozenset[str] | None = ALL
         else:
-            nested = frozenset(p[len(prefix):] for p in self.select_related if p.startswith(prefix))
-        prefetched = frozenset(p[len(prefix):] for p in self.prefetched if p.startswith(prefix))
-        return Value(kind, model, select_related=nested, prefetched=prefetched,
-                     fresh=self.fresh and kind is V.INSTANCE and False)
+            nested = frozenset(
+                p[len(prefix) :] for p in self.select_related if p.startswith(prefix)
+            )
+        prefetched = frozenset(p[len(prefix) :] for p in self.prefetched if p.startswith(prefix))
+        return Value(
+            kind,
+            model,
+            select_related=nested,
+            prefetched=prefetched,
+            fresh=self.fresh and kind is V.INSTANCE and False,
+        )
 
     def is_loaded(self, attr: str) -> bool:
         """True when relation ``attr`` was fetched with the instance."""

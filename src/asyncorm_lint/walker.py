@@ -20,7 +20,9 @@ from .scope import ClassFrame, Frame
 from .summary import ModuleSummary
 from .values import V, Value
 
-EVIDENCE = re.compile(r"\b([A-Z]\w*)\.(?:objects|DoesNotExist|MultipleObjectsReturned|_default_manager)\b")
+EVIDENCE = re.compile(
+    r"\b([A-Z]\w*)\.(?:objects|DoesNotExist|MultipleObjectsReturned|_default_manager)\b"
+)
 NON_DJANGO_WEB = ("starlette", "fastapi", "aiohttp", "sanic", "quart", "litestar", "tornado")
 DRF_VIEW_SUFFIXES = ("APIView", "ViewSet", "ViewSetMixin")
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
@@ -166,8 +168,13 @@ class Walker(cst.CSTVisitor):
         if isinstance(node, cst.Lambda):
             frame = Frame("<lambda>", False, node, ctx.frame.cls, ctx.frame)
         else:
-            frame = Frame(node.name.value, node.asynchronous is not None, node,
-                          cls or ctx.frame.cls, ctx.frame)
+            frame = Frame(
+                node.name.value,
+                node.asynchronous is not None,
+                node,
+                cls or ctx.frame.cls,
+                ctx.frame,
+            )
         params = node.params
         all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
         for extra in (params.star_arg, params.star_kwarg):
@@ -182,8 +189,9 @@ class Walker(cst.CSTVisitor):
         grand = self.ctx.parent(parent) if parent is not None else None
         return isinstance(grand, cst.ClassDef)
 
-    def _param_value(self, param: cst.Param, position: int, cls: ClassFrame | None,
-                     frame: Frame) -> Value | None:
+    def _param_value(
+        self, param: cst.Param, position: int, cls: ClassFrame | None, frame: Frame
+    ) -> Value | None:
         ctx = self.ctx
         name = param.name.value
         if position == 0 and cls is not None and name in ("self", "cls"):
@@ -209,8 +217,12 @@ class Walker(cst.CSTVisitor):
         summary = ctx.summary.classes.get(node.name.value)
         key = summary.qualname if summary is not None else node.name.value
         bases = [last_name(b.value) or "" for b in node.bases]
-        frame = ClassFrame(node.name.value, key, ctx.index.kind(key),
-                           is_drf_view=any(b.endswith(DRF_VIEW_SUFFIXES) for b in bases))
+        frame = ClassFrame(
+            node.name.value,
+            key,
+            ctx.index.kind(key),
+            is_drf_view=any(b.endswith(DRF_VIEW_SUFFIXES) for b in bases),
+        )
         self.class_stack.append(frame)
 
     def _enter_comprehension(self, node: cst.BaseComp) -> None:

@@ -19,7 +19,7 @@ from ..django_api import (
 from ..expressions import describe, dotted_name
 from ..fixes import AwaitFunction, AwaitMethod
 from ..scope import MISSING
-from ..values import V
+from ..values import V, Value
 from .base import Rule, register
 
 AUTH = {f"{f.module}.{f.name}": f for f in [*AUTH_FUNCTIONS, *HASHER_FUNCTIONS]}
@@ -39,7 +39,7 @@ class AuthAndSession(Rule):
         "DJA503": '{what} in async function "{func}": use "{fix}"',
         "DJA504": '{what} in async function "{func}": use "{fix}"',
         "DJA505": 'session access {what} in async function "{func}" loads the session '
-                  'synchronously: use "{fix}"',
+        'synchronously: use "{fix}"',
     }
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
@@ -54,6 +54,8 @@ class AuthAndSession(Rule):
         dotted = dotted_name(node)
         if dotted is not None and self.ctx.frame.lookup(dotted) is not MISSING:
             return  # request.user was assigned earlier in this function
+        if dotted is not None:  # resolved once, the lazy user is cached on the request
+            self.ctx.frame.bind(dotted, Value(V.INSTANCE, self.ctx.index.user_model))
         request = describe(node.value)
         if REQUEST_USER.available(self.version):
             fix = f"user = await {request}.auser()"
@@ -68,10 +70,18 @@ class AuthAndSession(Rule):
         if fact is not None:
             if self.ctx.is_awaited(node):
                 return
-            rewrite = AwaitFunction(node, str(fact.replacement), str(fact.module), fact.name) \
-                if fact.available(self.version) else None
-            self.error(fact.code, node, rewrite, what=f"{describe(func)}()",
-                       fix=self.function_fix(func, fact, node))
+            rewrite = (
+                AwaitFunction(node, str(fact.replacement), str(fact.module), fact.name)
+                if fact.available(self.version)
+                else None
+            )
+            self.error(
+                fact.code,
+                node,
+                rewrite,
+                what=f"{describe(func)}()",
+                fix=self.function_fix(func, fact, node),
+            )
             return
         if not isinstance(func, cst.Attribute):
             return
@@ -88,8 +98,13 @@ class AuthAndSession(Rule):
         else:
             return
         rewrite = AwaitMethod(node, str(fact.replacement)) if fact.available(self.version) else None
-        self.error(fact.code, node, rewrite, what=f"{describe(func)}()",
-                   fix=self.method_fix(func.value, fact, node))
+        self.error(
+            fact.code,
+            node,
+            rewrite,
+            what=f"{describe(func)}()",
+            fix=self.method_fix(func.value, fact, node),
+        )
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         receiver = self.ctx.infer(node.value)
@@ -113,6 +128,9 @@ class AuthAndSession(Rule):
                     self._session(node, SESSION["contains"])
 
     def _session(self, node: cst.CSTNode, fact: Fact) -> None:
-        fix = str(fact.replacement) if fact.available(self.version) else \
-            "await sync_to_async(lambda: ...)() around the session access"
+        fix = (
+            str(fact.replacement)
+            if fact.available(self.version)
+            else "await sync_to_async(lambda: ...)() around the session access"
+        )
         self.error("DJA505", node, None, what=describe(node), fix=fix)

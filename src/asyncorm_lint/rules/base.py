@@ -44,7 +44,7 @@ class Rule:
 
     def handlers(self) -> dict[str, Callable[[Any], None]]:
         return {
-            name[len("visit_"):]: getattr(self, name)
+            name[len("visit_") :]: getattr(self, name)
             for name in dir(self)
             if name.startswith("visit_") and callable(getattr(self, name))
         }

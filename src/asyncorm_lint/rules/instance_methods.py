@@ -42,5 +42,10 @@ class InstanceMethodCalls(Rule):
         else:
             return
         rewrite = AwaitMethod(node, str(fact.replacement)) if fact.available(self.version) else None
-        self.error(fact.code, node, rewrite, what=f"{describe(func)}()",
-                   fix=self.method_fix(func.value, fact, node))
+        self.error(
+            fact.code,
+            node,
+            rewrite,
+            what=f"{describe(func)}()",
+            fix=self.method_fix(func.value, fact, node),
+        )

@@ -14,8 +14,25 @@ from ..values import V, Value
 from .base import Rule, register
 
 FACTS = {f.name: f for f in EVALUATIONS}
-MATERIALIZERS = {"list", "tuple", "set", "frozenset", "sorted", "dict", "enumerate", "reversed",
-                 "iter", "zip", "map", "filter", "sum", "min", "max", "any", "all"}
+MATERIALIZERS = {
+    "list",
+    "tuple",
+    "set",
+    "frozenset",
+    "sorted",
+    "dict",
+    "enumerate",
+    "reversed",
+    "iter",
+    "zip",
+    "map",
+    "filter",
+    "sum",
+    "min",
+    "max",
+    "any",
+    "all",
+}
 REPRS = {"repr", "str", "print", "ascii"}
 CONSUMERS = {
     # name: (positional index of the evaluated argument, keyword)
@@ -23,8 +40,12 @@ CONSUMERS = {
     "render_to_string": (1, "context"),
     "serialize": (1, "queryset"),
 }
-CONSUMER_MODULES = ("django.shortcuts", "django.template.loader", "django.core.serializers",
-                    "django.core")
+CONSUMER_MODULES = (
+    "django.shortcuts",
+    "django.template.loader",
+    "django.core.serializers",
+    "django.core",
+)
 
 
 @register
@@ -50,8 +71,15 @@ class QuerysetEvaluation(Rule):
             return None
         return value
 
-    def evaluated(self, code: str, node: cst.CSTNode, qs_node: cst.BaseExpression, value: Value,
-                  rewrite: object = None, **fields: str) -> None:
+    def evaluated(
+        self,
+        code: str,
+        node: cst.CSTNode,
+        qs_node: cst.BaseExpression,
+        value: Value,
+        rewrite: object = None,
+        **fields: str,
+    ) -> None:
         if value.wrapped_by:
             self.error("DJA601", node, None, what=describe(qs_node), wrapper=value.wrapped_by)
             return
@@ -83,7 +111,7 @@ class QuerysetEvaluation(Rule):
             fix = f"async for {target} in {qs}"
         self.evaluated("DJA201", node.iter, iterable, value, AsyncFor(node), what=qs, fix=fix)
 
-    # --- builtins -----------------------------------------------------------------------------------
+    # --- builtins ------------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if isinstance(func, cst.Name) and self.ctx.imports.source_of(func.value) is None:
@@ -102,17 +130,36 @@ class QuerysetEvaluation(Rule):
                 continue
             qs = describe(arg.value)
             if name == "len":
-                self.evaluated("DJA203", node, arg.value, value, what=qs, fix=f"await {qs}.acount()")
+                self.evaluated(
+                    "DJA203", node, arg.value, value, what=qs, fix=f"await {qs}.acount()"
+                )
             elif name == "bool":
-                self.evaluated("DJA204", node, arg.value, value, what=qs, fix=f"await {qs}.aexists()")
+                self.evaluated(
+                    "DJA204", node, arg.value, value, what=qs, fix=f"await {qs}.aexists()"
+                )
             elif name in REPRS:
-                self.evaluated("DJA209", arg.value, arg.value, value, call=f"{name}()", what=qs,
-                               fix=self.comprehension(qs))
+                self.evaluated(
+                    "DJA209",
+                    arg.value,
+                    arg.value,
+                    value,
+                    call=f"{name}()",
+                    what=qs,
+                    fix=self.comprehension(qs),
+                )
             else:
                 single = name in ("list",) and len(node.args) == 1 and position == 0
                 rewrite = AsyncListComp(node) if single else None
-                self.evaluated("DJA202", node if single else arg.value, arg.value, value, rewrite,
-                               call=name, what=qs, fix=self.comprehension(qs))
+                self.evaluated(
+                    "DJA202",
+                    node if single else arg.value,
+                    arg.value,
+                    value,
+                    rewrite,
+                    call=name,
+                    what=qs,
+                    fix=self.comprehension(qs),
+                )
 
     def _consumer(self, node: cst.Call) -> None:
         qualified = self.ctx.qualify(node.func) or ""
@@ -132,13 +179,26 @@ class QuerysetEvaluation(Rule):
             value = self.lazy(candidate)
             if value is not None:
                 qs = describe(candidate)
-                self.evaluated("DJA208", candidate, candidate, value, call=name, what=qs,
-                               fix=self.comprehension(qs))
+                self.evaluated(
+                    "DJA208",
+                    candidate,
+                    candidate,
+                    value,
+                    call=name,
+                    what=qs,
+                    fix=self.comprehension(qs),
+                )
         if isinstance(arg, cst.Name):
             value = self.ctx.infer(arg)
             if value is not None and value.kind is V.CONTEXT:
-                self.error("DJA208", arg, None, call=name, what=f"a queryset in {arg.value}",
-                           fix="a list built with [x async for x in qs]")
+                self.error(
+                    "DJA208",
+                    arg,
+                    None,
+                    call=name,
+                    what=f"a queryset in {arg.value}",
+                    fix="a list built with [x async for x in qs]",
+                )
 
     # --- truth tests, indexing, membership, unpacking, formatting ---------------------------------
     def visit_If(self, node: cst.If) -> None:
@@ -193,16 +253,23 @@ class QuerysetEvaluation(Rule):
                 value = self.lazy(target.comparator)
                 if value is not None:
                     qs = describe(target.comparator)
-                    self.evaluated("DJA206", target.comparator, target.comparator, value, what=qs,
-                                   fix=f"await {qs}.acontains({describe(node.left)})")
+                    self.evaluated(
+                        "DJA206",
+                        target.comparator,
+                        target.comparator,
+                        value,
+                        what=qs,
+                        fix=f"await {qs}.acontains({describe(node.left)})",
+                    )
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if any(isinstance(t.target, cst.Tuple | cst.List) for t in node.targets):
             value = self.lazy(node.value)
             if value is not None:
                 qs = describe(node.value)
-                self.evaluated("DJA207", node.value, node.value, value, what=qs,
-                               fix=self.comprehension(qs))
+                self.evaluated(
+                    "DJA207", node.value, node.value, value, what=qs, fix=self.comprehension(qs)
+                )
 
     def visit_StarredElement(self, node: cst.StarredElement) -> None:
         self._star(node.value)
@@ -221,8 +288,15 @@ class QuerysetEvaluation(Rule):
         value = self.lazy(node.expression)
         if value is not None:
             qs = describe(node.expression)
-            self.evaluated("DJA209", node.expression, node.expression, value, call="an f-string",
-                           what=qs, fix=self.comprehension(qs))
+            self.evaluated(
+                "DJA209",
+                node.expression,
+                node.expression,
+                value,
+                call="an f-string",
+                what=qs,
+                fix=self.comprehension(qs),
+            )
 
 
 def _argument(node: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:
@@ -234,4 +308,8 @@ def _argument(node: cst.Call, position: int, keyword: str) -> cst.BaseExpression
 
 
 def _is_zero(part: cst.BaseSlice) -> bool:
-    return isinstance(part, cst.Index) and isinstance(part.value, cst.Integer) and part.value.value == "0"
+    return (
+        isinstance(part, cst.Index)
+        and isinstance(part.value, cst.Integer)
+        and part.value.value == "0"
+    )

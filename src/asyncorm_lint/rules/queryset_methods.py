@@ -49,7 +49,13 @@ class QuerysetMethodCalls(Rule):
         if method in CACHED_ON_PREFETCH and "" in receiver.prefetched:
             return  # answered from the prefetch cache
         rewrite = AwaitMethod(node, str(fact.replacement)) if fact.available(self.version) else None
-        self.error("DJA101", node, rewrite, what=_describe_call(func), fix=self.method_fix(func.value, fact, node))
+        self.error(
+            "DJA101",
+            node,
+            rewrite,
+            what=_describe_call(func),
+            fix=self.method_fix(func.value, fact, node),
+        )
 
     def _function_call(self, node: cst.Call, func: cst.BaseExpression) -> None:
         qualified = self.ctx.qualify(func) or ""
@@ -59,10 +65,12 @@ class QuerysetMethodCalls(Rule):
             return
         if module and module not in FUNCTION_MODULES:
             return
-        fix = None
+        rewrite = None
         if fact.available(self.version) and fact.module and module == fact.module:
             rewrite = AwaitFunction(node, str(fact.replacement), fact.module, name)
-        self.error(fact.code, node, rewrite, what=f"{name}()", fix=self.function_fix(func, fact, node))
+        self.error(
+            fact.code, node, rewrite, what=f"{name}()", fix=self.function_fix(func, fact, node)
+        )
 
 
 def _describe_call(func: cst.Attribute) -> str:

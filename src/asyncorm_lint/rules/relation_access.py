@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..expressions import describe
-from ..values import V
+from ..expressions import describe, dotted_name
+from ..index import ModelIndex
+from ..scope import MISSING
+from ..values import V, Value
 from .base import Rule, register
 
 
@@ -17,12 +19,10 @@ class LazyAttributeAccess(Rule):
     """``obj.author`` (not select_related), ``user.profile``, fields left out by only()/defer()."""
 
     codes = {
-        "DJA401": '{what} in async function "{func}" fetches the related {target} lazily: '
-                  "{fix}",
+        "DJA401": '{what} in async function "{func}" fetches the related {target} lazily: {fix}',
         "DJA402": '{what} in async function "{func}" fetches the reverse one-to-one {target} '
-                  "lazily: {fix}",
-        "DJA403": '{what} in async function "{func}" loads the deferred field "{field}": '
-                  "{fix}",
+        "lazily: {fix}",
+        "DJA403": '{what} in async function "{func}" loads the deferred field "{field}": {fix}',
     }
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
@@ -38,24 +38,45 @@ class LazyAttributeAccess(Rule):
         if relation is not None and relation.kind in ("forward", "reverse_one_to_one"):
             if base.is_loaded(attr):
                 return
+            dotted = dotted_name(node)
+            if dotted is not None:  # once fetched, Django caches it on the instance
+                if self.ctx.frame.lookup(dotted) is not MISSING:
+                    return
+                self.ctx.frame.bind(
+                    dotted, self.ctx.inferrer.attribute_of(base.but(fresh=True), attr)
+                )
             target = (relation.target or "object").rpartition(".")[2]
             code = "DJA401" if relation.kind == "forward" else "DJA402"
             loader = "select_related" if relation.target else "prefetch_related"
             fix = f'add {loader}("{attr}") to the query that fetched {owner}'
             self.error(code, node, None, what=describe(node), target=target, fix=fix)
             return
-        if relation is None and (base.only is not None or base.deferred) and base.kind is V.INSTANCE:
-            if attr in base.deferred or (
-                base.only is not None and attr not in base.only and attr in index.plain_fields(base.model)
-            ):
-                self.error("DJA403", node, None, what=describe(node), field=attr,
-                           fix=f"add it to only() or use \"await {owner}.arefresh_from_db(fields=['{attr}'])\"")
+        if relation is None and base.kind is V.INSTANCE and _deferred(base, attr, index):
+            refresh = f"await {owner}.arefresh_from_db(fields=['{attr}'])"
+            self.error(
+                "DJA403",
+                node,
+                None,
+                what=describe(node),
+                field=attr,
+                fix=f'add it to only() or use "{refresh}"',
+            )
+
+
+def _deferred(base: Value, attr: str, index: ModelIndex) -> bool:
+    """True when only()/defer() left ``attr``, a concrete field of the model, unloaded."""
+    if attr in base.deferred:
+        return True
+    return (
+        base.only is not None
+        and attr not in base.only
+        and base.model is not None
+        and attr in index.plain_fields(base.model)
+    )
 
 
 def _is_store(parent: cst.CSTNode | None, node: cst.CSTNode) -> bool:
     """True when ``node`` is assigned to or deleted, not read."""
     if isinstance(parent, cst.AssignTarget | cst.Del):
         return True
-    if isinstance(parent, cst.AnnAssign | cst.AugAssign) and parent.target is node:
-        return True
-    return False
+    return bool(isinstance(parent, cst.AnnAssign | cst.AugAssign) and parent.target is node)

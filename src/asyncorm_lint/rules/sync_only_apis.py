@@ -56,8 +56,9 @@ class SyncOnlyApis(Rule):
             return
         method = func.attr.value
         if method == "cursor" and self._is_connection(func.value):
-            self.error("DJA802", node, None, what=f"{describe(func)}()",
-                       fix=f"{NOTES['DJA802']}: {WRAP}")
+            self.error(
+                "DJA802", node, None, what=f"{describe(func)}()", fix=f"{NOTES['DJA802']}: {WRAP}"
+            )
             return
         receiver = self.ctx.infer(func.value)
         if receiver is None:
@@ -69,7 +70,11 @@ class SyncOnlyApis(Rule):
             self.error("DJA804", node, None, what=what, fix=f"{NOTES['DJA804']}; {WRAP}")
         elif receiver.kind is V.INSTANCE and method in VALIDATION:
             self.error("DJA805", node, None, what=what, fix=WRAP)
-        elif receiver.kind is V.MANAGER and method in CONTENT_TYPE_LOOKUPS and receiver.model == CONTENT_TYPE:
+        elif (
+            receiver.kind is V.MANAGER
+            and method in CONTENT_TYPE_LOOKUPS
+            and receiver.model == CONTENT_TYPE
+        ):
             self.error("DJA806", node, None, what=what, fix=WRAP)
         elif receiver.is_queryset_like and method == "select_for_update":
             self.error("DJA807", node, None, what=what, fix=f"{NOTES['DJA807']}; {WRAP}")

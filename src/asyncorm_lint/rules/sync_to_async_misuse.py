@@ -19,11 +19,11 @@ class SyncToAsyncMisuse(Rule):
 
     codes = {
         # Reported where the lazy queryset is evaluated (see queryset_evaluation).
-        "DJA601": '{what} came back lazy from {wrapper} and is evaluated in async function '
-                  '"{func}": evaluate it inside the wrapped function, e.g. '
-                  '"await sync_to_async(lambda: list(...))()", or use "async for"',
-        "DJA602": '{wrapper}() receives {what}, which already ran on the event loop in async '
-                  'function "{func}": pass a callable, "{fix}"',
+        "DJA601": "{what} came back lazy from {wrapper} and is evaluated in async function "
+        '"{func}": evaluate it inside the wrapped function, e.g. '
+        '"await sync_to_async(lambda: list(...))()", or use "async for"',
+        "DJA602": "{wrapper}() receives {what}, which already ran on the event loop in async "
+        'function "{func}": pass a callable, "{fix}"',
     }
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -32,11 +32,23 @@ class SyncToAsyncMisuse(Rule):
         arg = node.args[0].value
         wrapper = dotted_name(node.func) or "sync_to_async"
         if isinstance(arg, cst.Call) and self._runs_query(arg):
-            fix = f"{wrapper}({describe(arg.func)})(...)" if arg.args else f"{wrapper}({describe(arg.func)})()"
-            self.error("DJA602", arg, None, wrapper=wrapper, what=f"the result of {describe(arg)}", fix=fix)
+            fix = (
+                f"{wrapper}({describe(arg.func)})(...)"
+                if arg.args
+                else f"{wrapper}({describe(arg.func)})()"
+            )
+            self.error(
+                "DJA602", arg, None, wrapper=wrapper, what=f"the result of {describe(arg)}", fix=fix
+            )
         elif isinstance(arg, cst.Attribute) and self._lazy_attribute(arg):
-            self.error("DJA602", arg, None, wrapper=wrapper, what=describe(arg),
-                       fix=f"{wrapper}(lambda: {describe(arg)})()")
+            self.error(
+                "DJA602",
+                arg,
+                None,
+                wrapper=wrapper,
+                what=describe(arg),
+                fix=f"{wrapper}(lambda: {describe(arg)})()",
+            )
 
     def _runs_query(self, call: cst.Call) -> bool:
         func = call.func
@@ -60,5 +72,9 @@ class SyncToAsyncMisuse(Rule):
             return True
         if owner.kind in (V.INSTANCE, V.LAZY_USER):
             relation = self.ctx.index.relation(owner.model, node.attr.value)
-            return relation is not None and relation.kind != "many" and not owner.is_loaded(node.attr.value)
+            return (
+                relation is not None
+                and relation.kind != "many"
+                and not owner.is_loaded(node.attr.value)
+            )
         return False
