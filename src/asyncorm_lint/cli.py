@@ -46,7 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--select", type=_codes, default=(), help="only these code prefixes")
     check.add_argument("--ignore", type=_codes, default=(), help="skip these code prefixes")
     check.add_argument("--disable-noqa", action="store_true", help="report noqa'd lines too")
+    sub.add_parser("rules", help="print the rule table")
     return parser
+
+
+def rules() -> int:
+    from .rules import all_docs
+
+    for code, doc in all_docs().items():
+        print(f"{code}  {'fix ' if doc.autofix else '    '} {doc.title}")
+    return 0
 
 
 def check(args: argparse.Namespace) -> int:
@@ -79,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "check":
         return check(args)
+    if args.command == "rules":
+        return rules()
     return 2  # pragma: no cover - argparse enforces the choices
 
 

@@ -6,12 +6,12 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING
 
-from .base import REGISTRY, Rule, register
+from .base import REGISTRY, Rule, RuleDoc, register
 
 if TYPE_CHECKING:
     from ..walker import ModuleContext
 
-__all__ = ["REGISTRY", "Rule", "all_codes", "all_rules", "register"]
+__all__ = ["REGISTRY", "Rule", "RuleDoc", "all_codes", "all_docs", "all_rules", "register"]
 
 
 def _discover() -> None:
@@ -30,3 +30,9 @@ def all_rules(ctx: ModuleContext) -> list[Rule]:
 def all_codes() -> dict[str, str]:
     """Every code any rule family can emit, with its message template."""
     return {code: template for cls in REGISTRY for code, template in cls.codes.items()}
+
+
+def all_docs() -> dict[str, RuleDoc]:
+    """Reference text for every code, in code order."""
+    docs = {code: doc for cls in REGISTRY for code, doc in cls.docs.items()}
+    return dict(sorted(docs.items()))

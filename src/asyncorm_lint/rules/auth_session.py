@@ -20,7 +20,7 @@ from ..expressions import describe, dotted_name
 from ..fixes import AwaitFunction, AwaitMethod
 from ..scope import MISSING
 from ..values import V, Value
-from .base import Rule, register
+from .base import Rule, RuleDoc, register
 
 AUTH = {f"{f.module}.{f.name}": f for f in [*AUTH_FUNCTIONS, *HASHER_FUNCTIONS]}
 USER = {f.name: f for f in USER_METHODS}
@@ -40,6 +40,50 @@ class AuthAndSession(Rule):
         "DJA504": '{what} in async function "{func}": use "{fix}"',
         "DJA505": 'session access {what} in async function "{func}" loads the session '
         'synchronously: use "{fix}"',
+    }
+    docs = {
+        "DJA501": RuleDoc(
+            "request.user in async code",
+            "request.user is a SimpleLazyObject: its first use loads the session and the user "
+            "synchronously. Django 5.0 added request.auser(). Not reported after request.user "
+            "was assigned in the same function, for non-Django request objects (Starlette, "
+            "FastAPI...) or in DRF/adrf views (they authenticate before the handler).",
+            "if request.user.is_authenticated: ...",
+            "user = await request.auser()\nif user.is_authenticated: ...",
+        ),
+        "DJA502": RuleDoc(
+            "Sync auth function in async code",
+            "authenticate, login, logout, get_user and update_session_auth_hash from "
+            "django.contrib.auth query synchronously; their a-forms exist since Django 5.0.",
+            "user = authenticate(request, username=u, password=p)\nlogin(request, user)",
+            "user = await aauthenticate(request, username=u, password=p)\n"
+            "await alogin(request, user)",
+            autofix=True,
+        ),
+        "DJA503": RuleDoc(
+            "check_password in async code",
+            "user.check_password() and hashers.check_password() may save an upgraded hash "
+            "synchronously; acheck_password exists since Django 5.0.",
+            "ok = user.check_password(raw)",
+            "ok = await user.acheck_password(raw)",
+            autofix=True,
+        ),
+        "DJA504": RuleDoc(
+            "Permission checks and user-manager methods in async code",
+            "has_perm/has_perms/has_module_perms/get_*_permissions load permissions, and "
+            "create_user/create_superuser/get_by_natural_key write or query; their a-forms "
+            "exist since Django 5.2.",
+            'if user.has_perm("blog.change_post"): ...',
+            'if await user.ahas_perm("blog.change_post"): ...',
+            autofix=True,
+        ),
+        "DJA505": RuleDoc(
+            "Session access in async code",
+            "The session is loaded on first use (a query with the default database backend). "
+            "Django 5.1 added aget/aset/apop/ahas_key/aflush/acycle_key...",
+            'cart = request.session["cart"]',
+            'cart = await request.session.aget("cart")',
+        ),
     }
 
     def visit_Attribute(self, node: cst.Attribute) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import libcst as cst
 
@@ -14,6 +14,16 @@ if TYPE_CHECKING:
     from ..walker import ModuleContext
 
 REGISTRY: list[type[Rule]] = []
+
+
+class RuleDoc(NamedTuple):
+    """Reference text for one code: rendered into docs/rules.md and ``asyncorm-lint rules``."""
+
+    title: str
+    why: str
+    before: str
+    after: str
+    autofix: bool = False
 
 
 def _template(code: str) -> str:
@@ -38,6 +48,7 @@ class Rule:
     """
 
     codes: ClassVar[dict[str, str]] = {}
+    docs: ClassVar[dict[str, RuleDoc]] = {}
 
     def __init__(self, ctx: ModuleContext) -> None:
         self.ctx = ctx

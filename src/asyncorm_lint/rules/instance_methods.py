@@ -8,7 +8,7 @@ from ..django_api import MODEL_METHODS, RELATED_MANAGER_METHODS
 from ..expressions import describe
 from ..fixes import AwaitMethod
 from ..values import V
-from .base import Rule, register
+from .base import Rule, RuleDoc, register
 
 INSTANCE = {f.name: f for f in MODEL_METHODS}
 RELATED = {f.name: f for f in RELATED_MANAGER_METHODS}
@@ -23,6 +23,38 @@ class InstanceMethodCalls(Rule):
         "DJA302": '{what} in async function "{func}": use "{fix}"',
         "DJA303": '{what} in async function "{func}": use "{fix}"',
         "DJA304": 'related manager {what} in async function "{func}": use "{fix}"',
+    }
+    docs = {
+        "DJA301": RuleDoc(
+            "Model.save() in async code",
+            "save() writes synchronously; asave() exists since Django 4.2.",
+            "article.save()",
+            "await article.asave()",
+            autofix=True,
+        ),
+        "DJA302": RuleDoc(
+            "Model.delete() in async code",
+            "delete() collects and deletes synchronously; adelete() exists since Django 4.2.",
+            "article.delete()",
+            "await article.adelete()",
+            autofix=True,
+        ),
+        "DJA303": RuleDoc(
+            "Model.refresh_from_db() in async code",
+            "refresh_from_db() queries synchronously; arefresh_from_db() exists since 4.2.",
+            "article.refresh_from_db()",
+            "await article.arefresh_from_db()",
+            autofix=True,
+        ),
+        "DJA304": RuleDoc(
+            "Related-manager write in async code",
+            "add/remove/clear/set (a-forms since Django 4.2) and create/get_or_create/"
+            "update_or_create (4.1) on reverse FK, many-to-many and generic relations write "
+            "synchronously. Reported only where the relation is known from the models.",
+            "post.tags.add(tag)",
+            "await post.tags.aadd(tag)",
+            autofix=True,
+        ),
     }
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -11,7 +11,7 @@ from ..django_api import EVALUATIONS
 from ..expressions import describe, last_name
 from ..fixes import AsyncFor, AsyncListComp
 from ..values import V, Value
-from .base import Rule, register
+from .base import Rule, RuleDoc, register
 
 FACTS = {f.name: f for f in EVALUATIONS}
 MATERIALIZERS = {
@@ -62,6 +62,72 @@ class QuerysetEvaluation(Rule):
         "DJA207": 'unpacking {what} in async function "{func}": use "{fix}"',
         "DJA208": '{call}() evaluates {what} in async function "{func}": pass "{fix}" instead',
         "DJA209": '{call} of {what} in async function "{func}" evaluates it: use "{fix}"',
+    }
+    docs = {
+        "DJA201": RuleDoc(
+            "Sync iteration over a QuerySet",
+            "for loops and comprehensions call QuerySet.__iter__, which fetches every row "
+            "synchronously. QuerySets support async for (Django 4.1+).",
+            "for article in Article.objects.filter(published=True): ...",
+            "async for article in Article.objects.filter(published=True): ...",
+            autofix=True,
+        ),
+        "DJA202": RuleDoc(
+            "list()/tuple()/sorted()/dict()... of a QuerySet",
+            "Materializing builtins iterate the queryset synchronously.",
+            "rows = list(qs)",
+            "rows = [row async for row in qs]",
+            autofix=True,
+        ),
+        "DJA203": RuleDoc(
+            "len() of a QuerySet",
+            "len() fetches and caches every row. acount() runs SELECT COUNT(*) instead, which "
+            "is not the same thing (no cache), so it is not rewritten automatically.",
+            "n = len(qs)",
+            "n = await qs.acount()",
+        ),
+        "DJA204": RuleDoc(
+            "Truth test of a QuerySet",
+            "if qs:, bool(qs), not qs and while qs fetch every row. aexists() runs a LIMIT 1 "
+            "query and does not fill the cache, so the rewrite is left to you.",
+            "if qs: ...",
+            "if await qs.aexists(): ...",
+        ),
+        "DJA205": RuleDoc(
+            "Indexing a QuerySet or a stepped slice",
+            "qs[0] runs a query; a stepped slice evaluates the queryset. afirst() orders by pk "
+            "when the queryset is unordered, so it is not an automatic rewrite. Plain slices "
+            "(qs[10:20]) stay lazy and are not reported.",
+            "top = qs[0]",
+            "top = await qs.afirst()",
+        ),
+        "DJA206": RuleDoc(
+            "Membership test on a QuerySet",
+            "x in qs evaluates the whole queryset; acontains() (Django 4.1+) asks the database.",
+            "if article in qs: ...",
+            "if await qs.acontains(article): ...",
+        ),
+        "DJA207": RuleDoc(
+            "Unpacking a QuerySet",
+            "Tuple unpacking and star-expansion iterate the queryset synchronously.",
+            "first, second = Article.objects.all()[:2]",
+            "first, second = [a async for a in Article.objects.all()[:2]]",
+        ),
+        "DJA208": RuleDoc(
+            "Lazy QuerySet handed to a sync consumer",
+            "render() and render_to_string() render the template on the event loop, where "
+            "iterating the queryset raises; serializers.serialize() iterates it too. "
+            "TemplateResponse is rendered by Django in a thread and is not reported.",
+            'return render(request, "list.html", {"articles": Article.objects.all()})',
+            "articles = [a async for a in Article.objects.all()]\n"
+            'return render(request, "list.html", {"articles": articles})',
+        ),
+        "DJA209": RuleDoc(
+            "repr()/str()/print()/f-string of a QuerySet",
+            "QuerySet.__repr__ fetches the first rows.",
+            "print(qs)",
+            "print([a async for a in qs[:20]])",
+        ),
     }
 
     # --- helpers -------------------------------------------------------------------------------

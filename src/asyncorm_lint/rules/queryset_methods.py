@@ -7,7 +7,7 @@ import libcst as cst
 from ..django_api import PREFETCH_FUNCTIONS, QUERYSET_METHODS, SHORTCUTS, USER_MANAGER_METHODS
 from ..fixes import AwaitFunction, AwaitMethod
 from ..values import V
-from .base import Rule, register
+from .base import Rule, RuleDoc, register
 
 METHODS = {f.name: f for f in QUERYSET_METHODS}
 FUNCTIONS = {f.name: f for f in [*SHORTCUTS, *PREFETCH_FUNCTIONS]}
@@ -25,6 +25,33 @@ class QuerysetMethodCalls(Rule):
         "DJA101": '{what} in async function "{func}": use "{fix}"',
         "DJA102": '{what} in async function "{func}": use "{fix}"',
         "DJA103": '{what} in async function "{func}": use "{fix}"',
+    }
+    docs = {
+        "DJA101": RuleDoc(
+            "Sync QuerySet/Manager method in async code",
+            "get(), create(), count(), exists(), first(), update(), delete()... run a query when "
+            "called; on the event loop thread Django raises SynchronousOnlyOperation. Every one "
+            "has an a-prefixed twin (Django 4.1+). Also applies to related managers "
+            "(obj.comments.count()).",
+            "article = Article.objects.get(pk=pk)",
+            "article = await Article.objects.aget(pk=pk)",
+            autofix=True,
+        ),
+        "DJA102": RuleDoc(
+            "get_object_or_404 / get_list_or_404 in async code",
+            "The shortcuts query synchronously; Django 5.0 added aget_object_or_404 and "
+            "aget_list_or_404.",
+            "obj = get_object_or_404(Article, pk=pk)",
+            "obj = await aget_object_or_404(Article, pk=pk)",
+            autofix=True,
+        ),
+        "DJA103": RuleDoc(
+            "prefetch_related_objects in async code",
+            "Runs the prefetch queries synchronously; Django 5.0 added aprefetch_related_objects.",
+            'prefetch_related_objects(articles, "tags")',
+            'await aprefetch_related_objects(articles, "tags")',
+            autofix=True,
+        ),
     }
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -11,7 +11,7 @@ from ..expressions import describe, dotted_name
 from ..index import ModelIndex
 from ..scope import MISSING
 from ..values import V, Value
-from .base import Rule, register
+from .base import Rule, RuleDoc, register
 
 
 @register
@@ -23,6 +23,33 @@ class LazyAttributeAccess(Rule):
         "DJA402": '{what} in async function "{func}" fetches the reverse one-to-one {target} '
         "lazily: {fix}",
         "DJA403": '{what} in async function "{func}" loads the deferred field "{field}": {fix}',
+    }
+    docs = {
+        "DJA401": RuleDoc(
+            "Lazy forward relation access",
+            "Reading a ForeignKey/OneToOneField (or GenericForeignKey) that was not loaded "
+            "with select_related()/prefetch_related() runs a query. Not reported for the "
+            "_id column, for instances built in the same function, or after the first access "
+            "(Django caches the related object). Needs the model's definition: an unknown "
+            "model is never guessed from an attribute name.",
+            "book = await Book.objects.aget(pk=pk)\nname = book.author.name",
+            'book = await Book.objects.select_related("author").aget(pk=pk)\n'
+            "name = book.author.name",
+        ),
+        "DJA402": RuleDoc(
+            "Lazy reverse one-to-one access",
+            "user.profile for a OneToOneField pointing at User runs a query unless the "
+            'instance was fetched with select_related("profile").',
+            "user = await User.objects.aget(pk=pk)\nbio = user.profile.bio",
+            'user = await User.objects.select_related("profile").aget(pk=pk)\n'
+            "bio = user.profile.bio",
+        ),
+        "DJA403": RuleDoc(
+            "Deferred field access",
+            "A field left out by only() or named in defer() is loaded by a query on first read.",
+            'book = await Book.objects.only("title").aget(pk=pk)\ntext = book.body',
+            'book = await Book.objects.only("title", "body").aget(pk=pk)\ntext = book.body',
+        ),
     }
 
     def visit_Attribute(self, node: cst.Attribute) -> None:

@@ -7,7 +7,7 @@ import libcst as cst
 from ..django_api import SYNC_ONLY
 from ..expressions import describe
 from ..values import V
-from .base import Rule, register
+from .base import Rule, RuleDoc, register
 
 NOTES = {f.code: f.note for f in SYNC_ONLY}
 ATOMIC = {"django.db.transaction.atomic", "django.db.transaction.Atomic"}
@@ -32,6 +32,55 @@ class SyncOnlyApis(Rule):
         "DJA805": '{what} in async function "{func}" runs validation queries: {fix}',
         "DJA806": '{what} in async function "{func}" may query the database: {fix}',
         "DJA807": '{what} in async function "{func}": {fix}',
+    }
+    docs = {
+        "DJA801": RuleDoc(
+            "transaction.atomic in async code",
+            "Django has no async transactions: atomic() opens the transaction on Django's "
+            "sync connection, and the a-methods inside run in other threads. Move the block "
+            "into a sync function and call it with sync_to_async (or use the native shim's "
+            "asyncorm_native.atomic).",
+            "async def pay(request):\n    with transaction.atomic():\n        ...",
+            "@transaction.atomic\ndef _pay(): ...\n\nasync def pay(request):\n"
+            "    await sync_to_async(_pay)()",
+        ),
+        "DJA802": RuleDoc(
+            "connection.cursor() in async code",
+            "Raw cursors are sync-only.",
+            'with connection.cursor() as c:\n    c.execute("...")',
+            "await sync_to_async(run_raw_sql)()",
+        ),
+        "DJA803": RuleDoc(
+            "Paginator over a QuerySet in async code",
+            "page()/get_page()/count/num_pages run COUNT and slice queries synchronously "
+            "(AsyncPaginator arrives only in Django 6.0).",
+            "page = Paginator(qs, 25).get_page(n)",
+            "page = await sync_to_async(Paginator(qs, 25).get_page)(n)",
+        ),
+        "DJA804": RuleDoc(
+            "ModelForm validation or save in async code",
+            "is_valid()/errors run uniqueness queries and save() writes.",
+            "if form.is_valid():\n    form.save()",
+            "if await sync_to_async(form.is_valid)():\n    await sync_to_async(form.save)()",
+        ),
+        "DJA805": RuleDoc(
+            "Model validation in async code",
+            "full_clean()/validate_unique()/validate_constraints() run queries.",
+            "article.full_clean()",
+            "await sync_to_async(article.full_clean)()",
+        ),
+        "DJA806": RuleDoc(
+            "ContentType lookup in async code",
+            "get_for_model()/get_for_id() query on a cache miss.",
+            "ct = ContentType.objects.get_for_model(Article)",
+            "ct = await sync_to_async(ContentType.objects.get_for_model)(Article)",
+        ),
+        "DJA807": RuleDoc(
+            "select_for_update in async code",
+            "Row locks need transaction.atomic(), which has no async form.",
+            "row = await Account.objects.select_for_update().aget(pk=pk)",
+            "await sync_to_async(lock_and_update)(pk)",
+        ),
     }
 
     def _atomic(self, node: cst.BaseExpression) -> bool:

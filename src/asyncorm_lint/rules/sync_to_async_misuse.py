@@ -7,7 +7,7 @@ import libcst as cst
 from ..django_api import MODEL_METHODS, QUERYSET_BUILDERS, QUERYSET_METHODS
 from ..expressions import describe, dotted_name
 from ..values import V
-from .base import Rule, register
+from .base import Rule, RuleDoc, register
 
 SYNC_CALLS = {f.name for f in [*QUERYSET_METHODS, *MODEL_METHODS]} | QUERYSET_BUILDERS
 EVALUATING_BUILTINS = {"list", "tuple", "set", "sorted", "len", "bool"}
@@ -24,6 +24,23 @@ class SyncToAsyncMisuse(Rule):
         '"await sync_to_async(lambda: list(...))()", or use "async for"',
         "DJA602": "{wrapper}() receives {what}, which already ran on the event loop in async "
         'function "{func}": pass a callable, "{fix}"',
+    }
+    docs = {
+        "DJA601": RuleDoc(
+            "Lazy QuerySet returned from sync_to_async, evaluated on the loop",
+            "sync_to_async(Model.objects.filter)(...) runs only the lazy filter() in the "
+            "thread; the query runs later, where the queryset is evaluated: on the event loop.",
+            "books = await sync_to_async(Book.objects.filter)(author=a)\nfor b in books: ...",
+            "books = await sync_to_async(lambda: list(Book.objects.filter(author=a)))()\n"
+            "for b in books: ...",
+        ),
+        "DJA602": RuleDoc(
+            "sync_to_async given a value instead of a callable",
+            "sync_to_async(Model.objects.get(pk=1)) or sync_to_async(obj.author) evaluates the "
+            "query before the wrapper is even called, on the event loop.",
+            "book = await sync_to_async(Book.objects.get(pk=pk))()",
+            "book = await sync_to_async(Book.objects.get)(pk=pk)",
+        ),
     }
 
     def visit_Call(self, node: cst.Call) -> None:
