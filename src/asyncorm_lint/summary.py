@@ -209,7 +209,9 @@ def _statements(block: cst.CSTNode) -> list[cst.CSTNode]:
         elif isinstance(stmt, cst.BaseCompoundStatement) and not isinstance(
             stmt, cst.FunctionDef | cst.ClassDef
         ):
-            out.extend(_statements(stmt.body))
+            blocks = [c.body for c in stmt.cases] if isinstance(stmt, cst.Match) else [stmt.body]
+            for block in blocks:
+                out.extend(_statements(block))
             for extra in (getattr(stmt, "orelse", None), getattr(stmt, "finalbody", None)):
                 if isinstance(extra, cst.If):
                     out.extend(_statements(cst.IndentedBlock(body=[extra])))
