@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from .call_graph import CallGraph
 from .findings import Finding
 from .index import ModelIndex
 from .options import Options
@@ -66,24 +67,35 @@ def analyze_module(
     options: Options | None = None,
     index: ModelIndex | None = None,
     module_name: str = "",
+    graph: CallGraph | None = None,
 ) -> Analysis:
-    """Run every rule family over a parsed module."""
+    """Run every rule family over a parsed module; also fills its summary's functions."""
     options = options or Options()
     is_package = path.endswith("__init__.py")
     summary, imports = summarize_module(module, module_name, path, is_package)
+    summary.has_async = may_have_findings(source)
     if index is None:
         index = ModelIndex([summary])
-    ctx = ModuleContext(module, summary, imports, index, options, source)
-    module.visit(Walker(ctx))
+    ctx = ModuleContext(module, summary, imports, index, options, source, project_graph=graph)
+    walker = Walker(ctx)
+    module.visit(walker)
+    positions: dict[int, tuple[int, int]] = {}
+    if ctx.effects:
+        positions = _positions(module)
+        ctx.resolve_effects({k: v[0] for k, v in positions.items()})
+    for rule in walker.rules:
+        rule.finish()
     findings: list[Finding] = []
     if ctx.pending:
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        positions = positions or _positions(module)
         for item in ctx.pending:
-            start = positions[item.node].start
-            findings.append(
-                Finding(
-                    item.code, start.line, start.column, item.message, path, item.fix, item.node
-                )
-            )
+            line, col = positions[id(item.node)]
+            findings.append(Finding(item.code, line, col, item.message, path, item.fix, item.node))
         findings.sort(key=lambda f: (f.line, f.col, f.code))
     return Analysis(module, findings, summary)
+
+
+def _positions(module: cst.Module) -> dict[int, tuple[int, int]]:
+    """``id(node) -> (line, column)`` for every node of the module (one codegen pass)."""
+    ranges = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    return {id(node): (r.start.line, r.start.column) for node, r in ranges.items()}

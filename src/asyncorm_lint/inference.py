@@ -16,7 +16,7 @@ from .django_api import (
 from .expressions import dotted_name, is_capitalized, last_name
 from .index import looks_like_model_ref
 from .scope import MISSING
-from .summary import USER_MODEL
+from .summary import USER_MODEL, CallSite
 from .values import ALL, V, Value
 
 if TYPE_CHECKING:
@@ -75,9 +75,15 @@ class Inferrer:
                 return Value(V.MODEL_CLASS, qualified)
             if qualified in ("django.db.connection", "django.db.connections"):
                 return Value(V.CONNECTION)
+            if name[:1].islower():
+                return Value(V.CALLABLE, qualified)
             return None
         if name in ctx.evidence:
             return Value(V.MODEL_CLASS, name)
+        if name in summary.toplevel_functions:
+            return Value(V.CALLABLE, f"{summary.module}.{name}" if summary.module else name)
+        if name in summary.callables:
+            return Value(V.CALLABLE, summary.callables[name])
         return None
 
     # --- attributes -----------------------------------------------------------------------
@@ -140,21 +146,30 @@ class Inferrer:
         func = node.func
         if isinstance(func, cst.Attribute):
             receiver = self.infer(func.value)
-            if receiver is not None:
+            if receiver is not None and receiver.kind is not V.CALLABLE:
                 return self.method_result(receiver, func.attr.value, node)
         if isinstance(func, cst.Call) and self.ctx.is_wrapper(func.func) and func.args:
             return self.wrapped_result(func.args[0].value)
+        known = self._known_function_result(node)
+        if known is not None:
+            return known
         callee = self.infer(func)
-        if callee is not None:
-            if callee.kind is V.MODEL_CLASS:
-                return Value(V.INSTANCE, callee.model, fresh=True)
-            if callee.kind is V.MODEL_FORM_CLASS:
-                return Value(V.MODEL_FORM, callee.model)
+        if callee is None:
             return None
-        qualified = self.ctx.qualify(func) or ""
-        name = qualified.rpartition(".")[2] or (last_name(func) or "")
-        if name in SHORTCUT_INSTANCE and node.args:
-            first = self.infer(node.args[0].value)
+        if callee.kind is V.MODEL_CLASS:
+            return Value(V.INSTANCE, callee.model, fresh=True)
+        if callee.kind is V.MODEL_FORM_CLASS:
+            return Value(V.MODEL_FORM, callee.model)
+        if callee.kind is V.CALLABLE and callee.model:
+            return self.ctx.returned_by(callee.model)
+        return None
+
+    def _known_function_result(self, node: cst.Call) -> Value | None:
+        """Results of Django functions the analysis knows by name."""
+        qualified = self.ctx.qualify(node.func) or ""
+        name = qualified.rpartition(".")[2] or (last_name(node.func) or "")
+        first = self.infer(node.args[0].value) if node.args else None
+        if name in SHORTCUT_INSTANCE:
             if first is not None and first.kind in (V.MODEL_CLASS, V.MANAGER, V.QUERYSET):
                 return Value(
                     V.INSTANCE,
@@ -164,15 +179,18 @@ class Inferrer:
                     only=first.only,
                     deferred=first.deferred,
                 )
-            return None
-        if qualified in AUTHENTICATE:
+        elif qualified in AUTHENTICATE:
             return Value(V.INSTANCE, self.ctx.index.user_model)
-        if name == "get_user_model":
+        elif name == "get_user_model":
             return Value(V.MODEL_CLASS, self.ctx.index.user_model)
-        if name == "Paginator" and node.args:
-            first = self.infer(node.args[0].value)
-            if first is not None and first.kind is V.QUERYSET:
-                return Value(V.PAGINATOR, first.model)
+        elif name == "partial":
+            return first if first is not None and first.kind is V.CALLABLE else None
+        elif name == "getattr" and first is not None and len(node.args) >= 2:
+            attr = node.args[1].value
+            if isinstance(attr, cst.SimpleString) and isinstance(attr.evaluated_value, str):
+                return self.attribute_of(first, attr.evaluated_value)
+        elif name == "Paginator" and first is not None and first.kind is V.QUERYSET:
+            return Value(V.PAGINATOR, first.model)
         return None
 
     def method_result(self, receiver: Value, method: str, node: cst.Call | None) -> Value | None:
@@ -253,6 +271,45 @@ class Inferrer:
         if isinstance(callable_node, cst.Call):  # misuse (DJA602), but the value flows on
             return self.infer(callable_node)
         return None
+
+    # --- call graph sites -------------------------------------------------------------------
+    def call_site(self, func: cst.BaseExpression) -> CallSite | None:
+        """What a call of ``func`` reaches, as a site the call graph can resolve."""
+        if isinstance(func, cst.Attribute):
+            owner = func.value
+            name = func.attr.value
+            if isinstance(owner, cst.Name) and owner.value in ("self", "cls"):
+                frame_cls = self.ctx.frame.cls
+                if frame_cls is not None and name not in frame_cls.attrs:
+                    return CallSite("method", frame_cls.key, name)
+            value = self.infer(owner)
+            if value is not None:
+                return self._site_on(value, name)
+            dotted = dotted_name(func)
+            qualified = self.ctx.imports.qualify(dotted) if dotted else None
+            return CallSite("function", qualified) if qualified else None
+        value = self.infer(func)
+        if value is not None and value.kind is V.CALLABLE and value.model:
+            return CallSite("function", value.model)
+        if value is not None and value.kind is V.MODEL_CLASS and value.model:
+            return CallSite("method", value.model, "__init__")
+        return None
+
+    def _site_on(self, value: Value, name: str) -> CallSite | None:
+        if value.model is None:
+            return None
+        if value.kind in (V.INSTANCE, V.LAZY_USER, V.MODEL_CLASS):
+            return CallSite("method", value.model, name)
+        if value.kind in (V.MANAGER, V.QUERYSET):
+            return CallSite("manager", value.model, name, value.manager_attr)
+        return None
+
+    def attribute_site(self, node: cst.Attribute) -> CallSite | None:
+        """A read of ``obj.attr`` that may run a model property."""
+        value = self.infer(node.value)
+        if value is None or value.kind not in (V.INSTANCE, V.LAZY_USER) or value.model is None:
+            return None
+        return CallSite("attribute", value.model, node.attr.value)
 
     # --- other expressions ------------------------------------------------------------------
     def _Await(self, node: cst.Await) -> Value | None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from .values import Value
+
+if TYPE_CHECKING:
+    from .summary import FunctionSummary
 
 MISSING = object()
 
@@ -34,6 +38,9 @@ class Frame:
     vars: dict[str, Value | None] = field(default_factory=dict)
     # Comprehension scopes pushed inside this frame.
     layers: list[dict[str, Value | None]] = field(default_factory=list)
+    # The function's summary (named functions only; lambdas and the module have none).
+    summary: FunctionSummary | None = None
+    returns: list[Value | None] = field(default_factory=list)
 
     @property
     def label(self) -> str:

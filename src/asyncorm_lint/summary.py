@@ -13,6 +13,7 @@ import libcst as cst
 from .django_api import QUERYSET_BUILDERS
 from .expressions import dotted_name, last_name
 from .imports import ImportTable
+from .values import Value
 
 RELATION_SUFFIXES = {
     "ForeignKey": "fk",
@@ -57,6 +58,46 @@ class ClassSummary:
     form_model: str | None = None  # ModelForm Meta.model
 
 
+@dataclass(frozen=True)
+class Effect:
+    """Sync ORM work a function does itself: the DJA code it would get in async code."""
+
+    code: str
+    what: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A call (or property read) a function makes, before resolution against the index.
+
+    ``kind``: "function" (``target`` is a function reference), "method" (``target`` is
+    a class reference, ``name`` the method), "manager" (``target`` a model reference,
+    ``manager`` its manager attribute, ``name`` the method) or "attribute" (``target``
+    a model reference, ``name`` an attribute that may be a querying property).
+    """
+
+    kind: str
+    target: str
+    name: str = ""
+    manager: str = ""
+
+
+@dataclass
+class FunctionSummary:
+    """What one function does, for the call graph: its own ORM work and its calls."""
+
+    qualname: str
+    name: str
+    is_async: bool
+    path: str = ""
+    wrapped: bool = False  # decorated with sync_to_async: calling it returns an awaitable
+    is_property: bool = False
+    effects: list[Effect] = field(default_factory=list)
+    calls: list[CallSite] = field(default_factory=list)
+    returns: Value | None = None
+
+
 @dataclass
 class ModuleSummary:
     """Everything one module declares that other modules may need."""
@@ -67,6 +108,10 @@ class ModuleSummary:
     classes: dict[str, ClassSummary] = field(default_factory=dict)
     # Module-level names bound to something we recognise: ``User = get_user_model()``.
     aliases: dict[str, str] = field(default_factory=dict)
+    # Top-level function names, and module-level callable aliases (``f = partial(g)``).
+    toplevel_functions: set[str] = field(default_factory=set)
+    callables: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, FunctionSummary] = field(default_factory=dict)
     has_async: bool = False
 
 
@@ -80,6 +125,8 @@ def summarize_module(
         if isinstance(stmt, cst.ClassDef):
             cls = _summarize_class(stmt, name, imports)
             summary.classes[cls.name] = cls
+        elif isinstance(stmt, cst.FunctionDef):
+            summary.toplevel_functions.add(stmt.name.value)
         elif isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 if isinstance(small, cst.Import | cst.ImportFrom):
@@ -90,6 +137,9 @@ def summarize_module(
                         alias = _alias_of(small.value, imports)
                         if alias:
                             summary.aliases[target.value] = alias
+                        function = _callable_of(small.value, imports, name)
+                        if function:
+                            summary.callables[target.value] = function
     summary.imports = dict(imports.names)
     return summary, imports
 
@@ -121,6 +171,16 @@ def _alias_of(value: cst.BaseExpression, imports: ImportTable) -> str | None:
             if app and model:
                 return f"{app}.{model}"
     return None
+
+
+def _callable_of(value: cst.BaseExpression, imports: ImportTable, module: str) -> str | None:
+    """``f = helper`` / ``f = functools.partial(helper, ...)`` -> the reference of ``helper``."""
+    if isinstance(value, cst.Call) and last_name(value.func) == "partial" and value.args:
+        value = value.args[0].value
+    dotted = dotted_name(value)
+    if dotted is None or not dotted.split(".")[-1][:1].islower():
+        return None
+    return imports.qualify(dotted) or (f"{module}.{dotted}" if module else dotted)
 
 
 def _string(node: cst.BaseExpression) -> str | None:

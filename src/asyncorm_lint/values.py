@@ -21,6 +21,7 @@ class V(Enum):
     CONTEXT = "template context"  # a dict holding a lazy queryset
     TUPLE = "tuple"
     CONNECTION = "connection"
+    CALLABLE = "callable"  # ``model`` holds the function reference
 
 
 ALL = None  # select_related() with no arguments: every non-null forward relation

@@ -10,6 +10,7 @@ from typing import Any
 
 import libcst as cst
 
+from .call_graph import CallGraph
 from .expressions import dotted_name, last_name
 from .imports import ImportTable
 from .index import ModelIndex
@@ -17,7 +18,7 @@ from .inference import Inferrer
 from .options import Options
 from .rules import all_rules
 from .scope import ClassFrame, Frame
-from .summary import ModuleSummary
+from .summary import Effect, FunctionSummary, ModuleSummary
 from .values import V, Value
 
 EVIDENCE = re.compile(
@@ -40,6 +41,16 @@ class Pending:
 
 
 @dataclass
+class PendingEffect:
+    """Sync ORM work found inside a sync function, before its line is known."""
+
+    function: FunctionSummary
+    code: str
+    what: str
+    node: cst.CSTNode
+
+
+@dataclass
 class ModuleContext:
     """Everything rules and inference may ask about the module being read."""
 
@@ -54,7 +65,9 @@ class ModuleContext:
     stack: list[cst.CSTNode] = field(default_factory=list)
     claimed: set[int] = field(default_factory=set)
     pending: list[Pending] = field(default_factory=list)
+    effects: list[PendingEffect] = field(default_factory=list)
     django_requests: bool = True
+    project_graph: CallGraph | None = None
 
     def __post_init__(self) -> None:
         self.inferrer = Inferrer(self)
@@ -92,11 +105,39 @@ class ModuleContext:
         """Keep other rules quiet about ``node``: one finding per problem."""
         self.claimed.add(id(node))
 
-    def report(self, code: str, node: cst.CSTNode, message: str, fix: object) -> None:
-        if id(node) in self.claimed or not self.options.enabled(code):
+    def report(self, code: str, node: cst.CSTNode, message: str, fix: object, what: str) -> None:
+        """A finding in async code; in a sync function, an effect for its summary."""
+        if id(node) in self.claimed:
             return
         self.claimed.add(id(node))
-        self.pending.append(Pending(code, node, message, fix))
+        if self.frame.is_async:
+            if self.options.enabled(code):
+                self.pending.append(Pending(code, node, message, fix))
+        elif self.frame.summary is not None:
+            self.effects.append(PendingEffect(self.frame.summary, code, what, node))
+
+    def graph(self) -> CallGraph:
+        """The call graph: the project's when analyzing a project, else this module's own."""
+        if self.project_graph is None:
+            self.project_graph = CallGraph(self.index, [self.summary])
+        return self.project_graph
+
+    def returned_by(self, ref: str) -> Value | None:
+        """What a call of function ``ref`` returns, when its summary knows."""
+        if self.project_graph is not None:
+            value = self.project_graph.returns(ref)
+        else:
+            function = self.summary.functions.get(ref)
+            value = function.returns if function is not None else None
+        return value if isinstance(value, Value) else None
+
+    def display_path(self, path: str) -> str:
+        return path or "<unknown>"
+
+    def resolve_effects(self, lines: dict[int, int]) -> None:
+        """Give each recorded effect its line (``lines`` maps node ids to lines)."""
+        for item in self.effects:
+            item.function.effects.append(Effect(item.code, item.what, lines.get(id(item.node), 0)))
 
 
 class Walker(cst.CSTVisitor):
@@ -105,10 +146,14 @@ class Walker(cst.CSTVisitor):
     def __init__(self, ctx: ModuleContext) -> None:
         super().__init__()
         self.ctx = ctx
+        self.rules = all_rules(ctx)
         self.handlers: dict[str, list[Callable[[Any], None]]] = {}
-        for rule in all_rules(ctx):
+        self.sync_handlers: dict[str, list[Callable[[Any], None]]] = {}
+        for rule in self.rules:
             for type_name, handler in rule.handlers().items():
                 self.handlers.setdefault(type_name, []).append(handler)
+                if rule.sync_frames:
+                    self.sync_handlers.setdefault(type_name, []).append(handler)
         self.class_stack: list[ClassFrame] = []
 
     # --- generic dispatch ------------------------------------------------------------------
@@ -123,10 +168,31 @@ class Walker(cst.CSTVisitor):
             self._enter_comprehension(node)
         elif isinstance(node, cst.Import | cst.ImportFrom):
             ctx.imports.add(node)
-        if ctx.frame.is_async:
-            for handler in self.handlers.get(type(node).__name__, ()):
-                handler(node)
+        frame = ctx.frame
+        if frame.is_async:
+            handlers = self.handlers.get(type(node).__name__, ())
+        elif frame.summary is not None:
+            handlers = self.sync_handlers.get(type(node).__name__, ())
+            if isinstance(node, cst.Call | cst.Attribute):
+                self._record_call(frame.summary, node)
+        else:
+            return True
+        for handler in handlers:
+            handler(node)
         return True
+
+    def _record_call(self, summary: FunctionSummary, node: cst.Call | cst.Attribute) -> None:
+        """Remember what a sync function calls (and which instance attributes it reads)."""
+        ctx = self.ctx
+        if isinstance(node, cst.Call):
+            site = ctx.inferrer.call_site(node.func)
+        else:
+            parent = ctx.parent(node)
+            if isinstance(parent, cst.Call) and parent.func is node:
+                return  # recorded as a call
+            site = ctx.inferrer.attribute_site(node)
+        if site is not None and site not in summary.calls:
+            summary.calls.append(site)
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         ctx = self.ctx
@@ -143,11 +209,15 @@ class Walker(cst.CSTVisitor):
             self._bind(node.target, ctx.infer(node.value))
         elif isinstance(node, cst.WithItem) and node.asname is not None:
             self._bind(node.asname.name, None)
+        elif isinstance(node, cst.Return) and ctx.frame.summary is not None:
+            ctx.frame.returns.append(ctx.infer(node.value) if node.value is not None else None)
         elif isinstance(node, cst.FunctionDef | cst.Lambda):
             frame = ctx.frame
             ctx.frame = frame.parent or frame
-            if isinstance(node, cst.FunctionDef):
-                ctx.frame.bind(node.name.value, None)
+            if isinstance(node, cst.FunctionDef) and frame.summary is not None:
+                frame.summary.returns = _common(frame.returns)
+                if frame.cls is None or not self._directly_in_class(node):
+                    ctx.frame.bind(node.name.value, Value(V.CALLABLE, frame.summary.qualname))
         elif isinstance(node, cst.ClassDef):
             self.class_stack.pop()
         elif isinstance(node, COMPREHENSIONS):
@@ -175,6 +245,7 @@ class Walker(cst.CSTVisitor):
                 cls or ctx.frame.cls,
                 ctx.frame,
             )
+            frame.summary = self._function_summary(node, cls)
         params = node.params
         all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
         for extra in (params.star_arg, params.star_kwarg):
@@ -183,6 +254,31 @@ class Walker(cst.CSTVisitor):
         for i, param in enumerate(all_params):
             frame.vars[param.name.value] = self._param_value(param, i, cls, frame)
         ctx.frame = frame
+
+    def _function_summary(self, node: cst.FunctionDef, cls: ClassFrame | None) -> FunctionSummary:
+        ctx = self.ctx
+        outer = ctx.frame.summary
+        if cls is not None:
+            qualname = f"{cls.key}.{node.name.value}"
+        elif outer is not None:
+            qualname = f"{outer.qualname}.{node.name.value}"
+        else:
+            qualname = (
+                f"{ctx.summary.module}.{node.name.value}" if ctx.summary.module else node.name.value
+            )
+        decorators = [d.decorator for d in node.decorators]
+        wrapped = any(ctx.is_wrapper(d.func if isinstance(d, cst.Call) else d) for d in decorators)
+        is_property = any(last_name(d) in ("property", "cached_property") for d in decorators)
+        summary = FunctionSummary(
+            qualname,
+            node.name.value,
+            node.asynchronous is not None,
+            ctx.summary.path,
+            wrapped=wrapped,
+            is_property=is_property,
+        )
+        ctx.summary.functions.setdefault(qualname, summary)
+        return summary
 
     def _directly_in_class(self, node: cst.CSTNode) -> bool:
         parent = self.ctx.parent(node)
@@ -197,6 +293,8 @@ class Walker(cst.CSTVisitor):
         if position == 0 and cls is not None and name in ("self", "cls"):
             if cls.kind == "model" and name == "self":
                 return Value(V.INSTANCE, cls.key)
+            if cls.kind == "manager":
+                return Value(V.MANAGER, None)
             return None
         annotated = ctx.inferrer.annotation(param.annotation) if param.annotation else None
         if annotated is not None:
@@ -205,7 +303,7 @@ class Walker(cst.CSTVisitor):
             return annotated
         if param.annotation is not None:
             return None
-        if name == "request" and frame.is_async and self._django_request_allowed(cls):
+        if name == "request" and self._django_request_allowed(cls):
             return Value(V.REQUEST)
         return None
 
@@ -275,3 +373,14 @@ class Walker(cst.CSTVisitor):
         if value.kind is V.QUERYSET and value.rows_are_instances:
             return value.but(kind=V.INSTANCE, wrapped_by=None)
         return None
+
+
+def _common(values: list[Value | None]) -> Value | None:
+    """The value every ``return`` gives, or None when they differ or one is unknown."""
+    if not values or any(v is None for v in values):
+        return None
+    first = values[0]
+    assert first is not None
+    if all(v is not None and v.kind is first.kind and v.model == first.model for v in values):
+        return first.but(fresh=False, wrapped_by=None)
+    return None

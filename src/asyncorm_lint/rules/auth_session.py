@@ -109,6 +109,9 @@ class AuthAndSession(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
+        if isinstance(func, cst.Name) and func.value == "getattr" and len(node.args) >= 2:
+            self._getattr_user(node)
+            return
         qualified = self.ctx.qualify(func) or ""
         fact = AUTH.get(qualified)
         if fact is not None:
@@ -149,6 +152,26 @@ class AuthAndSession(Rule):
             what=f"{describe(func)}()",
             fix=self.method_fix(func.value, fact, node),
         )
+
+    def _getattr_user(self, node: cst.Call) -> None:
+        """``getattr(request, "user", None)``: the same lazy user as ``request.user``."""
+        name = node.args[1].value
+        if not (isinstance(name, cst.SimpleString) and name.evaluated_value == "user"):
+            return
+        owner = self.ctx.infer(node.args[0].value)
+        if owner is None or owner.kind is not V.REQUEST:
+            return
+        request = describe(node.args[0].value)
+        dotted = f"{request}.user"
+        if self.ctx.frame.lookup(dotted) is not MISSING:
+            return
+        self.ctx.frame.bind(dotted, Value(V.INSTANCE, self.ctx.index.user_model))
+        fix = (
+            f"user = await {request}.auser()"
+            if REQUEST_USER.available(self.version)
+            else f"user = await sync_to_async(get_user)({request})"
+        )
+        self.error("DJA501", node, None, what=f'getattr({request}, "user")', fix=fix)
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         receiver = self.ctx.infer(node.value)

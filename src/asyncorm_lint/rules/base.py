@@ -26,11 +26,11 @@ class RuleDoc(NamedTuple):
     autofix: bool = False
 
 
-def _template(code: str) -> str:
-    """A code declared by another family (e.g. DJA601 reported at an evaluation site)."""
+def _declaring(code: str) -> type[Rule]:
+    """The family that declares ``code`` (e.g. DJA601, reported at an evaluation site)."""
     for cls in REGISTRY:
         if code in cls.codes:
-            return cls.codes[code]
+            return cls
     raise KeyError(f"{code} is not declared by any rule family")
 
 
@@ -49,9 +49,14 @@ class Rule:
 
     codes: ClassVar[dict[str, str]] = {}
     docs: ClassVar[dict[str, RuleDoc]] = {}
+    # Also run inside sync functions, to record their ORM work in the call graph.
+    sync_frames: ClassVar[bool] = True
 
     def __init__(self, ctx: ModuleContext) -> None:
         self.ctx = ctx
+
+    def finish(self) -> None:
+        """Called once after the walk, when the whole module has been read."""
 
     def handlers(self) -> dict[str, Callable[[Any], None]]:
         return {
@@ -63,9 +68,10 @@ class Rule:
     def error(self, code: str, node: cst.CSTNode, rewrite: object = None, **fields: str) -> None:
         """Report ``code`` at ``node`` with an optional safe ``rewrite`` (see :mod:`..fixes`);
         ignored when another rule already claimed the node."""
-        template = self.codes.get(code) or _template(code)
+        family = self if code in self.codes else _declaring(code)
+        template = family.codes[code]
         message = template.format(func=self.ctx.frame.label, **fields)
-        self.ctx.report(code, node, message, rewrite)
+        self.ctx.report(code, node, message, rewrite, message.split(" in async function")[0])
 
     # --- message helpers shared by the families ---------------------------------------------
     @property
