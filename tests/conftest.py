@@ -23,8 +23,12 @@ def postgres_absent_reason() -> str | None:
             import psycopg
 
             psycopg.connect(
-                dbname=cfg["NAME"], user=cfg["USER"], password=cfg["PASSWORD"] or None,
-                host=cfg["HOST"], port=cfg["PORT"], connect_timeout=3,
+                dbname=cfg["NAME"],
+                user=cfg["USER"],
+                password=cfg["PASSWORD"] or None,
+                host=cfg["HOST"],
+                port=cfg["PORT"],
+                connect_timeout=3,
             ).close()
             _PG_ABSENT = ""
         except Exception as exc:  # any failure means "absent": say which

@@ -10,7 +10,9 @@ import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
-SQLITE_DIR = Path(os.environ.get("ASYNCORM_TEST_SQLITE_DIR") or tempfile.mkdtemp(prefix="asyncorm-"))
+SQLITE_DIR = Path(
+    os.environ.get("ASYNCORM_TEST_SQLITE_DIR") or tempfile.mkdtemp(prefix="asyncorm-")
+)
 
 SECRET_KEY = "asyncorm-tests-not-secret"
 DEBUG = True

@@ -1,0 +1,36 @@
+"""The main job: lint the bundled example shop and show what to change.
+
+Run from the repository root: ``python scripts/demo.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "fixtures" / "example_project"
+
+
+def banner(title: str) -> None:
+    print(f"\n=== {title} " + "=" * max(0, 70 - len(title)), flush=True)
+
+
+def lint() -> int:
+    from asyncorm_lint.cli import main
+
+    banner(f"asyncorm-lint check {EXAMPLE.relative_to(ROOT)}")
+    return main(["check", str(EXAMPLE.relative_to(ROOT))])
+
+
+def run() -> int:
+    status = lint()
+    print("\nFindings are expected: the example shop carries deliberate async-ORM bugs.")
+    return 0 if status in (0, 1) else status
+
+
+if __name__ == "__main__":
+    import os
+
+    os.chdir(ROOT)
+    sys.exit(run())

@@ -1,0 +1,146 @@
+"""DJA8xx: Django APIs with no async form at all, used in async code."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ..django_api import SYNC_ONLY
+from ..expressions import describe
+from ..values import V
+from .base import Rule, RuleDoc, register
+
+NOTES = {f.code: f.note for f in SYNC_ONLY}
+ATOMIC = {"django.db.transaction.atomic", "django.db.transaction.Atomic"}
+PAGINATOR_METHODS = {"page", "get_page"}
+PAGINATOR_ATTRIBUTES = {"count", "num_pages", "page_range"}
+FORM_METHODS = {"is_valid", "save", "full_clean", "validate_unique"}
+VALIDATION = {"full_clean", "validate_unique", "validate_constraints"}
+CONTENT_TYPE = "django.contrib.contenttypes.models.ContentType"
+CONTENT_TYPE_LOOKUPS = {"get_for_model", "get_for_models", "get_for_id"}
+WRAP = "await sync_to_async(fn)() around a sync function"
+
+
+@register
+class SyncOnlyApis(Rule):
+    """No async twin exists: the whole block has to move into a sync function."""
+
+    codes = {
+        "DJA801": 'transaction.atomic in async function "{func}" has no async form: {fix}',
+        "DJA802": '{what} in async function "{func}": {fix}',
+        "DJA803": '{what} in async function "{func}" queries the database: {fix}',
+        "DJA804": '{what} in async function "{func}" queries the database: {fix}',
+        "DJA805": '{what} in async function "{func}" runs validation queries: {fix}',
+        "DJA806": '{what} in async function "{func}" may query the database: {fix}',
+        "DJA807": '{what} in async function "{func}": {fix}',
+    }
+    docs = {
+        "DJA801": RuleDoc(
+            "transaction.atomic in async code",
+            "Django has no async transactions: atomic() opens the transaction on Django's "
+            "sync connection, and the a-methods inside run in other threads. Move the block "
+            "into a sync function and call it with sync_to_async (or use the native shim's "
+            "asyncorm_native.atomic).",
+            "async def pay(request):\n    with transaction.atomic():\n        ...",
+            "@transaction.atomic\ndef _pay(): ...\n\nasync def pay(request):\n"
+            "    await sync_to_async(_pay)()",
+        ),
+        "DJA802": RuleDoc(
+            "connection.cursor() in async code",
+            "Raw cursors are sync-only.",
+            'with connection.cursor() as c:\n    c.execute("...")',
+            "await sync_to_async(run_raw_sql)()",
+        ),
+        "DJA803": RuleDoc(
+            "Paginator over a QuerySet in async code",
+            "page()/get_page()/count/num_pages run COUNT and slice queries synchronously "
+            "(AsyncPaginator arrives only in Django 6.0).",
+            "page = Paginator(qs, 25).get_page(n)",
+            "page = await sync_to_async(Paginator(qs, 25).get_page)(n)",
+        ),
+        "DJA804": RuleDoc(
+            "ModelForm validation or save in async code",
+            "is_valid()/errors run uniqueness queries and save() writes.",
+            "if form.is_valid():\n    form.save()",
+            "if await sync_to_async(form.is_valid)():\n    await sync_to_async(form.save)()",
+        ),
+        "DJA805": RuleDoc(
+            "Model validation in async code",
+            "full_clean()/validate_unique()/validate_constraints() run queries.",
+            "article.full_clean()",
+            "await sync_to_async(article.full_clean)()",
+        ),
+        "DJA806": RuleDoc(
+            "ContentType lookup in async code",
+            "get_for_model()/get_for_id() query on a cache miss.",
+            "ct = ContentType.objects.get_for_model(Article)",
+            "ct = await sync_to_async(ContentType.objects.get_for_model)(Article)",
+        ),
+        "DJA807": RuleDoc(
+            "select_for_update in async code",
+            "Row locks need transaction.atomic(), which has no async form.",
+            "row = await Account.objects.select_for_update().aget(pk=pk)",
+            "await sync_to_async(lock_and_update)(pk)",
+        ),
+    }
+
+    def _atomic(self, node: cst.BaseExpression) -> bool:
+        target = node.func if isinstance(node, cst.Call) else node
+        return self.ctx.qualify(target) in ATOMIC
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if self._atomic(node.item):
+            self.ctx.claim(node.item)
+            self.error("DJA801", node, None, fix=NOTES["DJA801"])
+
+    def visit_Decorator(self, node: cst.Decorator) -> None:
+        if self._atomic(node.decorator):
+            self.error("DJA801", node, None, fix=NOTES["DJA801"])
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self._atomic(node):
+            self.error("DJA801", node, None, fix=NOTES["DJA801"])
+            return
+        func = node.func
+        if not isinstance(func, cst.Attribute):
+            return
+        method = func.attr.value
+        if method == "cursor" and self._is_connection(func.value):
+            self.error(
+                "DJA802", node, None, what=f"{describe(func)}()", fix=f"{NOTES['DJA802']}: {WRAP}"
+            )
+            return
+        receiver = self.ctx.infer(func.value)
+        if receiver is None:
+            return
+        what = f"{describe(func)}()"
+        if receiver.kind is V.PAGINATOR and method in PAGINATOR_METHODS:
+            self.error("DJA803", node, None, what=what, fix=WRAP)
+        elif receiver.kind is V.MODEL_FORM and method in FORM_METHODS:
+            self.error("DJA804", node, None, what=what, fix=f"{NOTES['DJA804']}; {WRAP}")
+        elif receiver.kind is V.INSTANCE and method in VALIDATION:
+            self.error("DJA805", node, None, what=what, fix=WRAP)
+        elif (
+            receiver.kind is V.MANAGER
+            and method in CONTENT_TYPE_LOOKUPS
+            and receiver.model == CONTENT_TYPE
+        ):
+            self.error("DJA806", node, None, what=what, fix=WRAP)
+        elif receiver.is_queryset_like and method == "select_for_update":
+            self.error("DJA807", node, None, what=what, fix=f"{NOTES['DJA807']}; {WRAP}")
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        attr = node.attr.value
+        if attr not in PAGINATOR_ATTRIBUTES and attr != "errors":
+            return
+        receiver = self.ctx.infer(node.value)
+        if receiver is None:
+            return
+        if receiver.kind is V.PAGINATOR and attr in PAGINATOR_ATTRIBUTES:
+            self.error("DJA803", node, None, what=describe(node), fix=WRAP)
+        elif receiver.kind is V.MODEL_FORM and attr == "errors":
+            self.error("DJA804", node, None, what=describe(node), fix=f"{NOTES['DJA804']}; {WRAP}")
+
+    def _is_connection(self, node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.Subscript):
+            node = node.value
+        return self.ctx.qualify(node) in ("django.db.connection", "django.db.connections")

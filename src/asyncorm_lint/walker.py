@@ -1,0 +1,386 @@
+"""One pass over a module: keep frames and variable values in source order, and hand each
+node inside async code to the rule families that handle its type."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from .call_graph import CallGraph
+from .expressions import dotted_name, last_name
+from .imports import ImportTable
+from .index import ModelIndex
+from .inference import Inferrer
+from .options import Options
+from .rules import all_rules
+from .scope import ClassFrame, Frame
+from .summary import Effect, FunctionSummary, ModuleSummary
+from .values import V, Value
+
+EVIDENCE = re.compile(
+    r"\b([A-Z]\w*)\.(?:objects|DoesNotExist|MultipleObjectsReturned|_default_manager)\b"
+)
+NON_DJANGO_WEB = ("starlette", "fastapi", "aiohttp", "sanic", "quart", "litestar", "tornado")
+DRF_VIEW_SUFFIXES = ("APIView", "ViewSet", "ViewSetMixin")
+COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+WRAPPER_NAMES = frozenset({"sync_to_async", "database_sync_to_async", "SyncToAsync", "to_thread"})
+
+
+@dataclass
+class Pending:
+    """A finding before positions are known."""
+
+    code: str
+    node: cst.CSTNode
+    message: str
+    fix: object = None
+
+
+@dataclass
+class PendingEffect:
+    """Sync ORM work found inside a sync function, before its line is known."""
+
+    function: FunctionSummary
+    code: str
+    what: str
+    node: cst.CSTNode
+
+
+@dataclass
+class ModuleContext:
+    """Everything rules and inference may ask about the module being read."""
+
+    module: cst.Module
+    summary: ModuleSummary
+    imports: ImportTable
+    index: ModelIndex
+    options: Options
+    source: str = ""
+    evidence: set[str] = field(default_factory=set)
+    frame: Frame = field(default_factory=lambda: Frame("<module>", False, None))
+    stack: list[cst.CSTNode] = field(default_factory=list)
+    claimed: set[int] = field(default_factory=set)
+    pending: list[Pending] = field(default_factory=list)
+    effects: list[PendingEffect] = field(default_factory=list)
+    django_requests: bool = True
+    project_graph: CallGraph | None = None
+
+    def __post_init__(self) -> None:
+        self.inferrer = Inferrer(self)
+        self.evidence = set(EVIDENCE.findall(self.source))
+        self.django_requests = not any(
+            v.split(".")[0] in NON_DJANGO_WEB for v in self.imports.names.values()
+        )
+
+    # --- questions rules ask -------------------------------------------------------------
+    def infer(self, node: cst.BaseExpression | None) -> Value | None:
+        return self.inferrer.infer(node)
+
+    def qualify(self, node: cst.BaseExpression) -> str | None:
+        dotted = dotted_name(node)
+        return self.imports.qualify(dotted) or dotted
+
+    def is_wrapper(self, node: cst.BaseExpression) -> bool:
+        """True for ``sync_to_async``-like callables that run their argument off the loop."""
+        qualified = self.qualify(node)
+        if qualified in self.options.wrappers:
+            return True
+        return last_name(node) in WRAPPER_NAMES
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The parent of ``node``, which must be on the current path."""
+        for i in range(len(self.stack) - 1, 0, -1):
+            if self.stack[i] is node:
+                return self.stack[i - 1]
+        return None
+
+    def is_awaited(self, node: cst.CSTNode) -> bool:
+        return isinstance(self.parent(node), cst.Await)
+
+    def claim(self, node: cst.CSTNode) -> None:
+        """Keep other rules quiet about ``node``: one finding per problem."""
+        self.claimed.add(id(node))
+
+    def report(self, code: str, node: cst.CSTNode, message: str, fix: object, what: str) -> None:
+        """A finding in async code; in a sync function, an effect for its summary."""
+        if id(node) in self.claimed:
+            return
+        self.claimed.add(id(node))
+        if self.frame.is_async:
+            if self.options.enabled(code):
+                self.pending.append(Pending(code, node, message, fix))
+        elif self.frame.summary is not None:
+            self.effects.append(PendingEffect(self.frame.summary, code, what, node))
+
+    def graph(self) -> CallGraph:
+        """The call graph: the project's when analyzing a project, else this module's own."""
+        if self.project_graph is None:
+            self.project_graph = CallGraph(self.index, [self.summary])
+        return self.project_graph
+
+    def returned_by(self, ref: str) -> Value | None:
+        """What a call of function ``ref`` returns, when its summary knows."""
+        if self.project_graph is not None:
+            value = self.project_graph.returns(ref)
+        else:
+            function = self.summary.functions.get(ref)
+            value = function.returns if function is not None else None
+        return value if isinstance(value, Value) else None
+
+    def display_path(self, path: str) -> str:
+        return path or "<unknown>"
+
+    def resolve_effects(self, lines: dict[int, int]) -> None:
+        """Give each recorded effect its line (``lines`` maps node ids to lines)."""
+        for item in self.effects:
+            item.function.effects.append(Effect(item.code, item.what, lines.get(id(item.node), 0)))
+
+
+class Walker(cst.CSTVisitor):
+    """Reads a module in source order, updating frames, and dispatches to rules."""
+
+    def __init__(self, ctx: ModuleContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.rules = all_rules(ctx)
+        self.handlers: dict[str, list[Callable[[Any], None]]] = {}
+        self.sync_handlers: dict[str, list[Callable[[Any], None]]] = {}
+        for rule in self.rules:
+            for type_name, handler in rule.handlers().items():
+                self.handlers.setdefault(type_name, []).append(handler)
+                if rule.sync_frames:
+                    self.sync_handlers.setdefault(type_name, []).append(handler)
+        self.class_stack: list[ClassFrame] = []
+
+    # --- generic dispatch ------------------------------------------------------------------
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        ctx = self.ctx
+        ctx.stack.append(node)
+        if isinstance(node, cst.FunctionDef | cst.Lambda):
+            self._enter_function(node)
+        elif isinstance(node, cst.ClassDef):
+            self._enter_class(node)
+        elif isinstance(node, COMPREHENSIONS):
+            self._enter_comprehension(node)
+        elif isinstance(node, cst.Import | cst.ImportFrom):
+            ctx.imports.add(node)
+        frame = ctx.frame
+        if frame.is_async:
+            handlers = self.handlers.get(type(node).__name__, ())
+        elif frame.summary is not None:
+            handlers = self.sync_handlers.get(type(node).__name__, ())
+            if isinstance(node, cst.Call | cst.Attribute):
+                self._record_call(frame.summary, node)
+        else:
+            return True
+        for handler in handlers:
+            handler(node)
+        return True
+
+    def _record_call(self, summary: FunctionSummary, node: cst.Call | cst.Attribute) -> None:
+        """Remember what a sync function calls (and which instance attributes it reads)."""
+        ctx = self.ctx
+        if isinstance(node, cst.Call):
+            site = ctx.inferrer.call_site(node.func)
+        else:
+            parent = ctx.parent(node)
+            if isinstance(parent, cst.Call) and parent.func is node:
+                return  # recorded as a call
+            site = ctx.inferrer.attribute_site(node)
+        if site is not None and site not in summary.calls:
+            summary.calls.append(site)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        ctx = self.ctx
+        node = original_node
+        if isinstance(node, cst.Assign):
+            value = ctx.infer(node.value)
+            for target in node.targets:
+                self._bind(target.target, value)
+        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+            self._bind(node.target, ctx.infer(node.value))
+        elif isinstance(node, cst.AugAssign):
+            self._bind(node.target, None)
+        elif isinstance(node, cst.NamedExpr):
+            self._bind(node.target, ctx.infer(node.value))
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            self._bind(node.asname.name, None)
+        elif isinstance(node, cst.Return) and ctx.frame.summary is not None:
+            ctx.frame.returns.append(ctx.infer(node.value) if node.value is not None else None)
+        elif isinstance(node, cst.FunctionDef | cst.Lambda):
+            frame = ctx.frame
+            ctx.frame = frame.parent or frame
+            if isinstance(node, cst.FunctionDef) and frame.summary is not None:
+                frame.summary.returns = _common(frame.returns)
+                if frame.cls is None or not self._directly_in_class(node):
+                    ctx.frame.bind(node.name.value, Value(V.CALLABLE, frame.summary.qualname))
+        elif isinstance(node, cst.ClassDef):
+            self.class_stack.pop()
+        elif isinstance(node, COMPREHENSIONS):
+            ctx.frame.layers.pop()
+        ctx.stack.pop()
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        if attribute == "body" and isinstance(node, cst.For):
+            self._bind(node.target, self.element_of(self.ctx.infer(node.iter)))
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    # --- frames ---------------------------------------------------------------------------
+    def _enter_function(self, node: cst.FunctionDef | cst.Lambda) -> None:
+        ctx = self.ctx
+        cls = self.class_stack[-1] if self.class_stack and self._directly_in_class(node) else None
+        if isinstance(node, cst.Lambda):
+            frame = Frame("<lambda>", False, node, ctx.frame.cls, ctx.frame)
+        else:
+            frame = Frame(
+                node.name.value,
+                node.asynchronous is not None,
+                node,
+                cls or ctx.frame.cls,
+                ctx.frame,
+            )
+            frame.summary = self._function_summary(node, cls)
+        params = node.params
+        all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
+        for extra in (params.star_arg, params.star_kwarg):
+            if isinstance(extra, cst.Param):
+                all_params.append(extra)
+        for i, param in enumerate(all_params):
+            frame.vars[param.name.value] = self._param_value(param, i, cls, frame)
+        ctx.frame = frame
+
+    def _function_summary(self, node: cst.FunctionDef, cls: ClassFrame | None) -> FunctionSummary:
+        ctx = self.ctx
+        outer = ctx.frame.summary
+        if cls is not None:
+            qualname = f"{cls.key}.{node.name.value}"
+        elif outer is not None:
+            qualname = f"{outer.qualname}.{node.name.value}"
+        else:
+            qualname = (
+                f"{ctx.summary.module}.{node.name.value}" if ctx.summary.module else node.name.value
+            )
+        decorators = [d.decorator for d in node.decorators]
+        wrapped = any(ctx.is_wrapper(d.func if isinstance(d, cst.Call) else d) for d in decorators)
+        is_property = any(last_name(d) in ("property", "cached_property") for d in decorators)
+        summary = FunctionSummary(
+            qualname,
+            node.name.value,
+            node.asynchronous is not None,
+            ctx.summary.path,
+            wrapped=wrapped,
+            is_property=is_property,
+        )
+        ctx.summary.functions.setdefault(qualname, summary)
+        return summary
+
+    def _directly_in_class(self, node: cst.CSTNode) -> bool:
+        parent = self.ctx.parent(node)
+        grand = self.ctx.parent(parent) if parent is not None else None
+        return isinstance(grand, cst.ClassDef)
+
+    def _param_value(
+        self, param: cst.Param, position: int, cls: ClassFrame | None, frame: Frame
+    ) -> Value | None:
+        ctx = self.ctx
+        name = param.name.value
+        if position == 0 and cls is not None and name in ("self", "cls"):
+            if cls.kind == "model" and name == "self":
+                return Value(V.INSTANCE, cls.key)
+            if cls.kind == "manager":
+                return Value(V.MANAGER, None)
+            return None
+        annotated = ctx.inferrer.annotation(param.annotation) if param.annotation else None
+        if annotated is not None:
+            if annotated.kind is V.REQUEST and not self._django_request_allowed(cls):
+                return None
+            return annotated
+        if param.annotation is not None:
+            return None
+        if name == "request" and self._django_request_allowed(cls):
+            return Value(V.REQUEST)
+        return None
+
+    def _django_request_allowed(self, cls: ClassFrame | None) -> bool:
+        return self.ctx.django_requests and not (cls is not None and cls.is_drf_view)
+
+    def _enter_class(self, node: cst.ClassDef) -> None:
+        ctx = self.ctx
+        summary = ctx.summary.classes.get(node.name.value)
+        key = summary.qualname if summary is not None else node.name.value
+        bases = [last_name(b.value) or "" for b in node.bases]
+        frame = ClassFrame(
+            node.name.value,
+            key,
+            ctx.index.kind(key),
+            is_drf_view=any(b.endswith(DRF_VIEW_SUFFIXES) for b in bases),
+        )
+        self.class_stack.append(frame)
+
+    def _enter_comprehension(self, node: cst.BaseComp) -> None:
+        frame = self.ctx.frame
+        frame.layers.append({})
+        comp: cst.CompFor | None = node.for_in
+        while comp is not None:
+            self._bind(comp.target, self.element_of(self.ctx.infer(comp.iter)))
+            comp = comp.inner_for_in
+
+    # --- binding -----------------------------------------------------------------------------
+    def _bind(self, target: cst.BaseExpression, value: Value | None) -> None:
+        ctx = self.ctx
+        if isinstance(target, cst.Name):
+            if self._in_class_body():
+                self.class_stack[-1].attrs[target.value] = value
+            else:
+                ctx.frame.bind(target.value, value)
+        elif isinstance(target, cst.Tuple | cst.List):
+            items = value.items if value is not None and value.kind is V.TUPLE else ()
+            for i, element in enumerate(target.elements):
+                inner = element.value
+                self._bind(inner, items[i] if i < len(items) else None)
+        elif isinstance(target, cst.Attribute):
+            owner = target.value
+            if isinstance(owner, cst.Name) and owner.value in ("self", "cls") and ctx.frame.cls:
+                ctx.frame.cls.attrs[target.attr.value] = value
+            else:
+                dotted = dotted_name(target)
+                if dotted:
+                    ctx.frame.bind(dotted, value)
+        elif isinstance(target, cst.StarredElement):
+            self._bind(target.value, None)
+
+    def _in_class_body(self) -> bool:
+        """True when the innermost scope is a class body (not a method inside it)."""
+        if not self.class_stack:
+            return False
+        for node in reversed(self.ctx.stack):
+            if isinstance(node, cst.FunctionDef | cst.Lambda):
+                return False
+            if isinstance(node, cst.ClassDef):
+                return True
+        return False
+
+    def element_of(self, value: Value | None) -> Value | None:
+        """What iterating ``value`` yields."""
+        if value is None:
+            return None
+        if value.kind is V.QUERYSET and value.rows_are_instances:
+            return value.but(kind=V.INSTANCE, wrapped_by=None)
+        return None
+
+
+def _common(values: list[Value | None]) -> Value | None:
+    """The value every ``return`` gives, or None when they differ or one is unknown."""
+    if not values or any(v is None for v in values):
+        return None
+    first = values[0]
+    assert first is not None
+    if all(v is not None and v.kind is first.kind and v.model == first.model for v in values):
+        return first.but(fresh=False, wrapped_by=None)
+    return None
