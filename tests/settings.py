@@ -60,4 +60,7 @@ TEMPLATES = [
 
 # Native shim (asyncorm_native): the model zoo of its differential tests.
 INSTALLED_APPS += ["tests.native.zoo"]
-DATABASE_ROUTERS = [*globals().get("DATABASE_ROUTERS", []), "tests.native.zoo.routers.PostgresOnlyRouter"]
+DATABASE_ROUTERS = [
+    *globals().get("DATABASE_ROUTERS", []),
+    "tests.native.zoo.routers.PostgresOnlyRouter",
+]
