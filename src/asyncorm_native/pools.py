@@ -2,10 +2,13 @@
 
 A pool belongs to the loop that created it (asyncio and psycopg objects cannot
 cross loops). Pools close with :func:`close_pools`, on ASGI lifespan shutdown
-(``asyncorm_native.asgi``) and, failing both, when their loop shuts down
-(``asyncio.run()`` and ``asyncio.Runner`` finalize async generators: a sentinel
-generator per loop closes that loop's pools). Changing ``DATABASES``,
-``TIME_ZONE`` or ``USE_TZ`` retires the pools so new connections pick it up.
+(``asyncorm_native.asgi``) and, failing both, when their loop shuts down: a
+guardian task per loop waits forever, and when ``asyncio.run()`` (or
+``asyncio.Runner``, ``async_to_sync``) cancels the remaining tasks it closes
+that loop's pools. This must happen then, not later: psycopg_pool's workers
+ignore cancellation while they connect, and only a closing pool stops them.
+Changing ``DATABASES``, ``TIME_ZONE`` or ``USE_TZ`` retires the pools so new
+connections pick the change up.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import AsyncIterator
 from typing import Any
 
 from django.db import connections
@@ -39,15 +41,21 @@ class _LoopPools:
     def __init__(self) -> None:
         self.pools: dict[str, Any] = {}
         self.opening: dict[str, asyncio.Future[Any]] = {}
-        self.sentinel: Any = None
+        self.guardian: asyncio.Task[None] | None = None
 
-    async def close(self) -> None:
+    async def close(self, *, loop_ending: bool = False) -> None:
+        """Close every pool; at loop shutdown, swallow the cancellations asyncio has dealt."""
         pools, self.pools = list(self.pools.values()), {}
+        cancelled = False
         for pool in pools:
             try:
                 await pool.close()
+            except asyncio.CancelledError:
+                cancelled = True
             except Exception:  # closing must go on for the other pools
                 logger.exception("asyncorm_native: closing the %r pool failed", pool.alias)
+        if cancelled and not loop_ending:
+            raise asyncio.CancelledError
 
 
 _registry: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPools] = (
@@ -56,19 +64,22 @@ _registry: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPools] = (
 _server_versions: dict[str, int] = {}
 
 
-async def _sentinel(entry: _LoopPools) -> AsyncIterator[None]:
+async def _guard(loop: asyncio.AbstractEventLoop, entry: _LoopPools) -> None:
+    """Wait until cancelled (the loop is ending), then close the loop's pools."""
     try:
-        yield
-    finally:
-        await entry.close()
+        await loop.create_future()
+    except asyncio.CancelledError:
+        if _registry.get(loop) is entry:
+            del _registry[loop]
+        await entry.close(loop_ending=True)
+        raise
 
 
-async def _loop_entry(loop: asyncio.AbstractEventLoop) -> _LoopPools:
+def _loop_entry(loop: asyncio.AbstractEventLoop) -> _LoopPools:
     entry = _registry.get(loop)
     if entry is None:
         entry = _registry[loop] = _LoopPools()
-        entry.sentinel = _sentinel(entry)
-        await entry.sentinel.asend(None)
+        entry.guardian = loop.create_task(_guard(loop, entry), name="asyncorm_native pools")
     return entry
 
 
@@ -128,7 +139,7 @@ async def prepare(alias: str) -> None:
 async def get_pool(alias: str) -> Any:
     """The open pool of ``alias`` for the running loop (created and opened on first use)."""
     loop = asyncio.get_running_loop()
-    entry = _registry.get(loop) or await _loop_entry(loop)
+    entry = _registry.get(loop) or _loop_entry(loop)
     pool = entry.pools.get(alias)
     if pool is not None and pool.database_name == connections[alias].settings_dict["NAME"]:
         return pool

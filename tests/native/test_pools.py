@@ -116,23 +116,52 @@ async def test_close_pools_and_reopen(alias: str, native: None) -> None:
     assert alias in pools.stats()
 
 
-def test_pools_close_when_their_loop_shuts_down(alias: str) -> None:
+def server_pids(alias: str) -> set[int]:
+    """Backend pids of every session connected to the test database."""
+    import psycopg
+    from django.db import connections
+
+    cfg = connections[alias].settings_dict
+    with psycopg.connect(
+        dbname="postgres", user=cfg["USER"], host=cfg["HOST"], port=cfg["PORT"], autocommit=True
+    ) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [cfg["NAME"]])
+        return {pid for (pid,) in rows}
+
+
+@pytest.mark.parametrize("ending", ["asyncio.run", "async_to_sync"])
+def test_pools_close_when_their_loop_shuts_down(alias: str, ending: str) -> None:
+    """No close_pools(), no lifespan: the end of the loop still closes the connections."""
+    from asgiref.sync import async_to_sync
+
     seen: dict[str, Any] = {}
 
     async def use() -> None:
-        await Tag.objects.using(alias).acount()
-        seen["pool"] = await pools.get_pool(alias)
+        await asyncio.gather(*(Tag.objects.using(alias).acount() for _ in range(3)))
+        pool = await pools.get_pool(alias)
+        if pool.vendor == "postgresql":  # the pool's own record of its connections
+            seen["pids"] = {conn.info.backend_pid for conn in pool._connections}
+        else:
+            seen["threads"] = [conn._thread for conn in pool._idle]  # aiosqlite's threads
 
     asyncorm_native.install()
     try:
-        thread = threading.Thread(target=asyncio.run, args=(use(),))
-        thread.start()
-        thread.join()
+        if ending == "asyncio.run":
+            thread = threading.Thread(target=asyncio.run, args=(use(),))
+            thread.start()
+            thread.join()
+        else:
+            async_to_sync(use)()
     finally:
         asyncorm_native.uninstall()
-    pool = seen["pool"]
-    closed = pool._pool.closed if pool.vendor == "postgresql" else pool._closed
-    assert closed
+    if "pids" in seen:
+        assert seen["pids"]
+        assert not seen["pids"] & server_pids(alias)
+    else:
+        assert seen["threads"]
+        for thread in seen["threads"]:
+            thread.join(timeout=5)  # closing was requested; the thread ends right after
+            assert not thread.is_alive()
 
 
 async def test_settings_change_retires_pools(alias: str, native: None) -> None:

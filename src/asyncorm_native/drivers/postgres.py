@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import weakref
 from typing import Any
 
 import psycopg
@@ -69,6 +70,7 @@ class PostgresPool:
             self._isolation_level = IsolationLevel(settings_options["isolation_level"])
         self._options = options
         self._contrib_types: dict[str, list[tuple[int, int]]] | None = None
+        self._connections: weakref.WeakSet[psycopg.AsyncConnection] = weakref.WeakSet()
         self._pool = AsyncConnectionPool(
             kwargs=params,
             min_size=options["min_size"],
@@ -87,6 +89,7 @@ class PostgresPool:
 
     async def _configure(self, conn: psycopg.AsyncConnection) -> None:
         """Mirrors ``DatabaseWrapper._configure_connection()`` (timezone, role) and isolation."""
+        self._connections.add(conn)
         wrapper = connections[self.alias]
         if self.server_version is None:
             self.server_version = conn.info.server_version
@@ -143,7 +146,15 @@ class PostgresPool:
             await asyncio.shield(self._pool.putconn(conn))
 
     async def close(self) -> None:
-        await self._pool.close()
+        try:
+            await self._pool.close()
+        except asyncio.CancelledError:
+            # During loop shutdown asyncio has already cancelled the pool's worker
+            # tasks, and psycopg's close() stops at them: close the connections here.
+            for conn in list(self._connections):
+                if not conn.closed:
+                    await conn.close()
+            raise
 
     def stats(self) -> dict[str, Any]:
         stats = self._pool.get_stats()
