@@ -96,7 +96,7 @@ async def _call(
 ) -> Any:
     """Run ``plan`` natively; on a fallback request run ``stock`` instead."""
     try:
-        if alias is not None:
+        if alias is not None and not pools.prepared(alias):
             await pools.prepare(alias)
         result = await base.run(plan(), router.acquire)
     except (Unsupported, SynchronousOnlyOperation) as exc:
@@ -197,7 +197,8 @@ async def _queryset_aiterator(self: Any, chunk_size: int = 2000) -> AsyncIterato
         )
         emitted = False
         try:
-            await pools.prepare(self.db)
+            if not pools.prepared(self.db):
+                await pools.prepare(self.db)
             plan = rows.stream(self, use_chunked_fetch, chunk_size, self._prefetch_related_lookups)
             async for item in base.iterate(plan, router.acquire):
                 if not emitted:

@@ -83,8 +83,26 @@ def _loop_entry(loop: asyncio.AbstractEventLoop) -> _LoopPools:
     return entry
 
 
+_support: dict[str, tuple[tuple[Any, ...], str | None]] = {}
+
+
 def check_supported(alias: str) -> None:
-    """Raise :class:`Unsupported` unless ``alias`` can run natively."""
+    """Raise :class:`Unsupported` unless ``alias`` can run natively (cached per configuration)."""
+    settings_dict = connections.settings[alias]
+    key = (settings_dict["ENGINE"], settings_dict["NAME"], conf.current())
+    cached = _support.get(alias)
+    if cached is None or cached[0] != key:
+        try:
+            _check_supported(alias)
+        except Unsupported as exc:
+            cached = _support[alias] = (key, exc.kind)
+        else:
+            cached = _support[alias] = (key, None)
+    if cached[1] is not None:
+        raise Unsupported(cached[1])
+
+
+def _check_supported(alias: str) -> None:
     wrapper = connections[alias]
     vendor = SUPPORTED_BACKENDS.get(type(wrapper).__module__)
     if vendor is None:
@@ -128,12 +146,22 @@ def prime(alias: str) -> None:
             wrapper.__dict__["pg_version"] = version
 
 
-async def prepare(alias: str) -> None:
-    """Before compiling for ``alias``: make sure Django will not query the server version."""
+def prepared(alias: str) -> bool:
+    """Before compiling for ``alias``: True once Django will not query the server version.
+
+    Primes this thread's connection when the version is known; False means
+    :func:`prepare` must run first (the first query of a PostgreSQL alias).
+    """
     if alias in _server_versions:
         prime(alias)
-    elif connections[alias].vendor == "postgresql":
-        await get_pool(alias)  # learns the version, primes this thread's connection
+        return True
+    return connections.settings[alias]["ENGINE"] != "django.db.backends.postgresql"
+
+
+async def prepare(alias: str) -> None:
+    """Open the pool of ``alias``, which learns the server version and primes this thread."""
+    if not prepared(alias):
+        await get_pool(alias)
 
 
 async def get_pool(alias: str) -> Any:
@@ -189,6 +217,7 @@ def retire_pools(**kwargs: Any) -> None:
     if kwargs.get("setting") not in RESET_SETTINGS:
         return
     _server_versions.clear()
+    _support.clear()
     for loop, entry in list(_registry.items()):
         pools, entry.pools = list(entry.pools.values()), {}
         if not pools or loop.is_closed():

@@ -146,6 +146,7 @@ def test_unsupported_backends_and_databases(alias: str, monkeypatch: pytest.Monk
         monkeypatch.setitem(wrapper.settings_dict, "NAME", "file:x?mode=memory&cache=shared")
         pools.check_supported(alias)
     monkeypatch.setattr(type(wrapper), "__module__", "some.custom.backend.base")
+    monkeypatch.setattr(pools, "_support", {})  # the result is cached per configuration
     with pytest.raises(
         Unsupported, match=r"no native driver for the some\.custom\.backend\.base backend"
     ):
