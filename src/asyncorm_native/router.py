@@ -3,7 +3,7 @@
 Stock a-methods run in the thread ``sync_to_async`` picks. When that thread is
 parked in ``async_to_sync`` with its Django connection inside ``atomic()``
 (or with autocommit off), uncommitted rows live only in that transaction, so
-the native query must run there too (see ``drivers.django_sync.PinnedLease``).
+the native query must run there too (see ``drivers.django_sync.DjangoConnectionLease``).
 Otherwise it takes a pool connection. Connections are tracked as Django opens
 them (``connection_created``) to find the parked thread's one.
 """
@@ -21,7 +21,7 @@ from django.db.backends.signals import connection_created
 
 from . import pools, reporting
 from .drivers.base import AsyncLease
-from .drivers.django_sync import PinnedLease
+from .drivers.django_sync import DjangoConnectionLease
 
 _opened: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -80,7 +80,7 @@ async def acquire(alias: str) -> AsyncLease:
     wrapper = caller_transaction(alias)
     if wrapper is not None:
         reporting.session("caller transaction")
-        return PinnedLease(wrapper)
+        return DjangoConnectionLease(wrapper, pinned=True)
     pool = await pools.get_pool(alias)
     lease = await pool.acquire()
     reporting.session("pool")

@@ -2,23 +2,28 @@
 
 Two uses. Tests run plans with :func:`run` / :func:`iterate` from sync code to
 prove the plans give Django's sync results. And the async driver uses
-:class:`PinnedLease` when the caller's Django connection is inside a
+:class:`DjangoConnectionLease` (pinned) when the caller's Django connection is inside a
 transaction (``atomic()`` in the sync code that called into async, as Django's
 ``TestCase`` does): the steps then run on that connection, in that
 transaction, with Django's cursor wrapper (query logging, ``execute_wrapper``),
 blocking the event loop for their duration instead of hopping threads.
+
+There is one session and one step loop, the async driver's (``base.py``):
+Django's connections get an async face whose methods never suspend, so the
+sync driver completes ``base.run()`` with a single ``send(None)``.
 """
 
 from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 from django.db import connections
 
-from ..steps import Close, Emit, Execute, Fetch, FetchMany, Plan, Row, Step
+from ..steps import Execute, Fetch, Plan, Row
+from . import base
 
 T = TypeVar("T")
 
@@ -83,14 +88,21 @@ class DjangoLease:
         self.close_stream()
 
 
-class PinnedLease:
-    """Async face of a :class:`DjangoLease` on a connection owned by a parked thread."""
+class DjangoConnectionLease:
+    """Async face of a :class:`DjangoLease`: its methods never suspend.
 
-    __slots__ = ("_lease",)
+    ``pinned=True`` is for a connection owned by another thread that is parked
+    in ``async_to_sync`` (the caller's transaction): thread sharing is allowed
+    for the lease's duration, as Django's ``inc_thread_sharing()`` provides.
+    """
 
-    def __init__(self, wrapper: Any) -> None:
-        wrapper.inc_thread_sharing()
-        self._lease = DjangoLease(wrapper, from_event_loop=True)
+    __slots__ = ("_lease", "_pinned")
+
+    def __init__(self, wrapper: Any, *, pinned: bool = False) -> None:
+        if pinned:
+            wrapper.inc_thread_sharing()
+        self._pinned = pinned
+        self._lease = DjangoLease(wrapper, from_event_loop=pinned)
 
     async def execute(self, step: Execute) -> Any:
         return self._lease.execute(step)
@@ -105,84 +117,37 @@ class PinnedLease:
         try:
             self._lease.release()
         finally:
-            self._lease.wrapper.dec_thread_sharing()
+            if self._pinned:
+                self._lease.wrapper.dec_thread_sharing()
 
 
-class SyncSession:
-    """Django connections of one plan run (the current thread's), one per alias."""
+async def _acquire(alias: str) -> DjangoConnectionLease:
+    return DjangoConnectionLease(connections[alias])
 
-    def __init__(self) -> None:
-        self._leases: dict[str, DjangoLease] = {}
-        self._stream: DjangoLease | None = None
 
-    def perform(self, step: Step) -> Any:
-        if type(step) is Execute:
-            lease = self._leases.get(step.using)
-            if lease is None:
-                lease = self._leases[step.using] = DjangoLease(connections[step.using])
-            result = lease.execute(step)
-            if step.fetch is Fetch.STREAM:
-                self._stream = lease
-            return result
-        if type(step) is FetchMany:
-            if self._stream is None:
-                raise RuntimeError("asyncorm_native: FetchMany without an open stream")
-            return self._stream.fetchmany(step.size)
-        if type(step) is Close:
-            if self._stream is not None:
-                stream, self._stream = self._stream, None
-                stream.close_stream()
-            return None
-        raise TypeError(f"asyncorm_native: the sync driver cannot perform {step!r}")
-
-    def close(self) -> None:
-        leases, self._leases, self._stream = list(self._leases.values()), {}, None
-        for lease in leases:
-            lease.release()
+def _complete(awaitable: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (all its leases are synchronous) to its end."""
+    try:
+        awaitable.send(None)
+    except StopIteration as stop:
+        return stop.value
+    awaitable.close()
+    raise RuntimeError("asyncorm_native: the sync driver met an await that suspends")
 
 
 def run(plan: Plan[T]) -> T:
     """Run a value plan on Django's connections (sync code only)."""
-    session = SyncSession()
-    send: Any = None
-    error: BaseException | None = None
-    try:
-        while True:
-            try:
-                step = plan.send(send) if error is None else plan.throw(error)
-            except StopIteration as stop:
-                return stop.value
-            error = None
-            if type(step) is Emit:
-                raise TypeError("asyncorm_native: a value plan emitted items")
-            try:
-                send = session.perform(step)
-            except BaseException as exc:
-                error, send = exc, None
-    finally:
-        plan.close()
-        session.close()
+    return _complete(base.run(plan, _acquire))
 
 
 def iterate(plan: Plan[Any]) -> Iterator[Any]:
     """Run a streaming plan on Django's connections, yielding what it emits."""
-    session = SyncSession()
-    send: Any = None
-    error: BaseException | None = None
+    items = base.iterate(plan, _acquire)
     try:
         while True:
             try:
-                step = plan.send(send) if error is None else plan.throw(error)
-            except StopIteration:
+                yield _complete(items.__anext__())
+            except StopAsyncIteration:
                 return
-            error = send = None
-            if type(step) is Emit:
-                yield from step.items
-                continue
-            try:
-                send = session.perform(step)
-            except BaseException as exc:
-                error = exc
     finally:
-        plan.close()
-        session.close()
+        _complete(items.aclose())
