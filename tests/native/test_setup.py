@@ -167,3 +167,23 @@ async def test_report_lists_pools_and_counts(alias: str, native: None) -> None:
     assert report.pools[alias]["vendor"] == {"default": "sqlite", "postgres": "postgresql"}[alias]
     text = str(report)
     assert "acount" in text and f"pool {alias!r}" in text
+
+
+async def test_debug_query_logging(
+    alias: str, native: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With DEBUG, pooled native queries are recorded as Django records its own."""
+    import logging
+
+    from django.db import connections
+
+    caplog.set_level(logging.DEBUG, logger="django.db.backends")
+    connections[alias].queries_log.clear()
+    with override_settings(DEBUG=True):
+        await Tag.objects.using(alias).filter(name="sf").aexists()
+    with override_settings(DEBUG=False):
+        await Tag.objects.using(alias).acount()
+    (query,) = connections[alias].queries
+    assert "zoo_tag" in query["sql"] and float(query["time"]) >= 0
+    (record,) = [r for r in caplog.records if r.name == "django.db.backends"]
+    assert record.alias == alias and "sf" in record.params and record.sql == query["sql"]

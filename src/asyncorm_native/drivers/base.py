@@ -9,6 +9,8 @@ returns them all when the plan ends, is cancelled or fails.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
@@ -128,3 +130,46 @@ async def iterate(plan: Plan[Any], acquire: Acquire) -> AsyncIterator[Any]:
         plan.close()
         if session._leases:
             await session.close()
+
+
+_sql_logger = logging.getLogger("django.db.backends")
+
+
+class logged_query:  # a context manager, like Django's debug_sql()
+    """Time a pooled query and record it as Django's debug cursor does.
+
+    With ``settings.DEBUG`` (or a forced debug cursor) the query goes to the
+    current thread's ``connection.queries`` and to the ``django.db.backends``
+    logger, so native queries show up where Django's do.
+    """
+
+    __slots__ = ("_params", "_sql", "_start", "_wrapper")
+
+    def __init__(self, wrapper: Any, sql: str, params: Any) -> None:
+        self._wrapper = wrapper if wrapper.queries_logged else None
+        self._sql = sql
+        self._params = params
+
+    def __enter__(self) -> None:
+        if self._wrapper is not None:
+            self._start = time.monotonic()
+
+    def __exit__(self, *exc: object) -> None:
+        wrapper = self._wrapper
+        if wrapper is None:
+            return
+        duration = time.monotonic() - self._start
+        wrapper.queries_log.append({"sql": self._sql, "time": f"{duration:.3f}"})
+        _sql_logger.debug(
+            "(%.3f) %s; args=%s; alias=%s",
+            duration,
+            self._sql,
+            self._params,
+            wrapper.alias,
+            extra={
+                "duration": duration,
+                "sql": self._sql,
+                "params": self._params,
+                "alias": wrapper.alias,
+            },
+        )

@@ -28,6 +28,7 @@ from psycopg_pool import PoolTimeout as PsycopgPoolTimeout
 
 from ..errors import PoolTimeout
 from ..steps import Execute, Fetch, Row
+from .base import logged_query
 
 TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
 _cursor_names = itertools.count(1)
@@ -197,7 +198,8 @@ class PostgresLease:
             else:
                 cursor = conn.cursor()
             self._prepare(cursor, wrapper)
-            await cursor.execute(step.sql, step.params)
+            with logged_query(wrapper, step.sql, step.params):
+                await cursor.execute(step.sql, step.params)
             if step.fetch is Fetch.ALL:
                 rows = await cursor.fetchall()
                 if step.describe:

@@ -24,6 +24,7 @@ from django.db.backends.sqlite3.base import SQLiteCursorWrapper
 
 from ..errors import PoolTimeout
 from ..steps import Execute, Fetch, Params, Row
+from .base import logged_query
 
 _DJANGO_PRAGMAS = ("PRAGMA foreign_keys = ON", "PRAGMA legacy_alter_table = OFF")
 
@@ -156,13 +157,17 @@ class SQLiteLease:
 
     async def _execute(self, step: Execute) -> Any:
         sql, params = convert(step.sql, step.params)
-        with connections[step.using].wrap_database_errors:
+        wrapper = connections[step.using]
+        with wrapper.wrap_database_errors:
             if step.fetch is Fetch.ALL and not step.describe:
-                return await self._conn.execute_fetchall(sql, params)
+                with logged_query(wrapper, step.sql, step.params):
+                    return await self._conn.execute_fetchall(sql, params)
             if step.fetch is Fetch.ONE:
-                rows = await self._conn.execute_fetchall(sql, params)
+                with logged_query(wrapper, step.sql, step.params):
+                    rows = await self._conn.execute_fetchall(sql, params)
                 return rows[0] if rows else None
-            cursor = await self._conn.execute(sql, params)
+            with logged_query(wrapper, step.sql, step.params):
+                cursor = await self._conn.execute(sql, params)
             if step.fetch is Fetch.STREAM:
                 self._stream = cursor
                 return None
