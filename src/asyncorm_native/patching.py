@@ -109,61 +109,123 @@ async def _call(
     return result
 
 
-def _method(name: str, make_plan: Callable[..., Plan[Any]]) -> Callable[..., Awaitable[Any]]:
-    stock = _stock[name]
-
-    async def native_method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        kind = _blocked(self, name)
-        if kind is not None:
-            reporting.fallback(name, kind)
-            return await stock(self, *args, **kwargs)
-        return await _call(
-            name,
-            self.db,
-            lambda: make_plan(self, *args, **kwargs),
-            lambda: stock(self, *args, **kwargs),
-        )
-
-    native_method.__name__ = native_method.__qualname__ = name
-    native_method.__doc__ = f"Native ``{name}()`` (asyncorm_native); see ``QuerySet.{name[1:]}()``."
-    return native_method
+async def _native(qs: Any, name: str, plan: Callable[[], Plan[Any]], stock: Any) -> Any:
+    """Shared body of the native value methods: route, run, or fall back."""
+    kind = _blocked(qs, name)
+    if kind is not None:
+        reporting.fallback(name, kind)
+        return await stock()
+    return await _call(name, qs.db, plan, stock)
 
 
-def _plan_aget(qs: Any, *args: Any, **kwargs: Any) -> Plan[Any]:
-    return queryset.get(qs, args, kwargs)
+# The native methods have Django's exact signatures, so a bad call raises the
+# very TypeError Django's would (tests/native/test_setup.py compares them).
 
 
-def _plan_aearliest(qs: Any, *fields: str) -> Plan[Any]:
-    return queryset.earliest(qs, fields)
+async def aget(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """Native ``QuerySet.aget()``: see ``QuerySet.get()``."""
+    return await _native(
+        self,
+        "aget",
+        lambda: queryset.get(self, args, kwargs),
+        lambda: _stock["aget"](self, *args, **kwargs),
+    )
 
 
-def _plan_alatest(qs: Any, *fields: str) -> Plan[Any]:
-    return queryset.latest(qs, fields)
+async def afirst(self: Any) -> Any:
+    """Native ``QuerySet.afirst()``: see ``QuerySet.first()``."""
+    return await _native(
+        self, "afirst", lambda: queryset.first(self), lambda: _stock["afirst"](self)
+    )
 
 
-def _plan_aaggregate(qs: Any, *args: Any, **kwargs: Any) -> Plan[Any]:
-    return queryset.aggregate(qs, args, kwargs)
+async def alast(self: Any) -> Any:
+    """Native ``QuerySet.alast()``: see ``QuerySet.last()``."""
+    return await _native(self, "alast", lambda: queryset.last(self), lambda: _stock["alast"](self))
 
 
-def _plan_ain_bulk(qs: Any, id_list: Any = None, *, field_name: str = "pk") -> Plan[Any]:
-    return queryset.in_bulk(qs, id_list, field_name)
+async def aearliest(self: Any, *fields: Any) -> Any:
+    """Native ``QuerySet.aearliest()``: see ``QuerySet.earliest()``."""
+    return await _native(
+        self,
+        "aearliest",
+        lambda: queryset.earliest(self, fields),
+        lambda: _stock["aearliest"](self, *fields),
+    )
 
 
-_PLANS: dict[str, Callable[..., Plan[Any]]] = {
-    "aget": _plan_aget,
-    "afirst": queryset.first,
-    "alast": queryset.last,
-    "aearliest": _plan_aearliest,
-    "alatest": _plan_alatest,
-    "acount": queryset.count,
-    "aexists": queryset.exists,
-    "acontains": queryset.contains,
-    "aaggregate": _plan_aaggregate,
-    "ain_bulk": _plan_ain_bulk,
+async def alatest(self: Any, *fields: Any) -> Any:
+    """Native ``QuerySet.alatest()``: see ``QuerySet.latest()``."""
+    return await _native(
+        self,
+        "alatest",
+        lambda: queryset.latest(self, fields),
+        lambda: _stock["alatest"](self, *fields),
+    )
+
+
+async def acount(self: Any) -> Any:
+    """Native ``QuerySet.acount()``: see ``QuerySet.count()``."""
+    return await _native(
+        self, "acount", lambda: queryset.count(self), lambda: _stock["acount"](self)
+    )
+
+
+async def aexists(self: Any) -> Any:
+    """Native ``QuerySet.aexists()``: see ``QuerySet.exists()``."""
+    return await _native(
+        self, "aexists", lambda: queryset.exists(self), lambda: _stock["aexists"](self)
+    )
+
+
+async def acontains(self: Any, obj: Any) -> Any:
+    """Native ``QuerySet.acontains()``: see ``QuerySet.contains()``."""
+    return await _native(
+        self,
+        "acontains",
+        lambda: queryset.contains(self, obj),
+        lambda: _stock["acontains"](self, obj),
+    )
+
+
+async def aaggregate(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """Native ``QuerySet.aaggregate()``: see ``QuerySet.aggregate()``."""
+    return await _native(
+        self,
+        "aaggregate",
+        lambda: queryset.aggregate(self, args, kwargs),
+        lambda: _stock["aaggregate"](self, *args, **kwargs),
+    )
+
+
+async def ain_bulk(self: Any, id_list: Any = None, *, field_name: str = "pk") -> Any:
+    """Native ``QuerySet.ain_bulk()``: see ``QuerySet.in_bulk()``."""
+    return await _native(
+        self,
+        "ain_bulk",
+        lambda: queryset.in_bulk(self, id_list, field_name),
+        lambda: _stock["ain_bulk"](self, id_list=id_list, field_name=field_name),
+    )
+
+
+_VALUE_METHODS: dict[str, Callable[..., Any]] = {
+    function.__name__: function
+    for function in (
+        aget,
+        afirst,
+        alast,
+        aearliest,
+        alatest,
+        acount,
+        aexists,
+        acontains,
+        aaggregate,
+        ain_bulk,
+    )
 }
 
 
-def _queryset_aiter(self: Any) -> AsyncIterator[Any]:
+def __aiter__(self: Any) -> AsyncIterator[Any]:
     """Native ``async for obj in queryset`` (asyncorm_native)."""
     return _aiter_results(self)
 
@@ -184,7 +246,7 @@ async def _aiter_results(qs: Any) -> AsyncIterator[Any]:
         yield item
 
 
-async def _queryset_aiterator(self: Any, chunk_size: int = 2000) -> AsyncIterator[Any]:
+async def aiterator(self: Any, chunk_size: int = 2000) -> AsyncIterator[Any]:
     """Native ``QuerySet.aiterator()`` (asyncorm_native): server-side cursor on PostgreSQL."""
     if chunk_size <= 0:
         reporting.native("aiterator")
@@ -282,15 +344,18 @@ def install() -> None:
     with _lock:
         if _stock:
             return
-        for name in (*_PLANS, "aiterator", "__aiter__"):
+        for name in (*_VALUE_METHODS, "aiterator", "__aiter__"):
             _stock[name] = QuerySet.__dict__[name]
         _stock["RawQuerySet.__aiter__"] = RawQuerySet.__dict__["__aiter__"]
         _stock["aprefetch_related_objects"] = django_query.aprefetch_related_objects
 
-        for name, make_plan in _PLANS.items():
-            setattr(QuerySet, name, _method(name, make_plan))
-        QuerySet.aiterator = _queryset_aiterator
-        QuerySet.__aiter__ = _queryset_aiter
+        for name, method in _VALUE_METHODS.items():
+            method.__qualname__ = f"QuerySet.{name}"
+            setattr(QuerySet, name, method)
+        aiterator.__qualname__ = "QuerySet.aiterator"
+        __aiter__.__qualname__ = "QuerySet.__aiter__"
+        QuerySet.aiterator = aiterator
+        QuerySet.__aiter__ = __aiter__
         RawQuerySet.__aiter__ = _raw_aiter
         django_query.aprefetch_related_objects = aprefetch_related_objects
         django_models.aprefetch_related_objects = aprefetch_related_objects
@@ -304,7 +369,7 @@ def uninstall() -> None:
     with _lock:
         if not _stock:
             return
-        for name in (*_PLANS, "aiterator", "__aiter__"):
+        for name in (*_VALUE_METHODS, "aiterator", "__aiter__"):
             setattr(QuerySet, name, _stock[name])
         RawQuerySet.__aiter__ = _stock["RawQuerySet.__aiter__"]
         django_query.aprefetch_related_objects = _stock["aprefetch_related_objects"]

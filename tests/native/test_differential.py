@@ -47,11 +47,11 @@ async def test_native_result_equals_stock(name: str, alias: str) -> None:
 
 
 def test_cases_cover_every_native_method() -> None:
-    from asyncorm_native.patching import _PLANS
+    from asyncorm_native.patching import _VALUE_METHODS
 
     covered = {method for method, _ in CASES.values()}
     expected = {
-        *_PLANS,
+        *_VALUE_METHODS,
         "__aiter__",
         "aiterator",
         "RawQuerySet.__aiter__",

@@ -187,3 +187,39 @@ async def test_debug_query_logging(
     assert "zoo_tag" in query["sql"] and float(query["time"]) >= 0
     (record,) = [r for r in caplog.records if r.name == "django.db.backends"]
     assert record.alias == alias and "sf" in record.params and record.sql == query["sql"]
+
+
+def test_native_methods_have_djangos_signatures() -> None:
+    import inspect
+
+    from asyncorm_native import patching
+
+    def shape(function: object) -> list[tuple[object, ...]]:
+        parameters = inspect.signature(function).parameters.values()
+        return [(p.name, p.kind, p.default) for p in parameters]
+
+    names = [*patching._VALUE_METHODS, "aiterator", "__aiter__"]
+    stock = {name: shape(QuerySet.__dict__[name]) for name in names}
+    asyncorm_native.install()
+    try:
+        for name in names:
+            assert shape(QuerySet.__dict__[name]) == stock[name], name
+            assert QuerySet.__dict__[name].__qualname__ == f"QuerySet.{name}"
+    finally:
+        asyncorm_native.uninstall()
+
+
+async def test_bad_calls_raise_djangos_type_error(alias: str) -> None:
+    async def bad_call() -> str:
+        try:
+            await Tag.objects.using(alias).all().acontains()
+        except TypeError as exc:
+            return str(exc)
+        raise AssertionError("no TypeError")
+
+    stock = await bad_call()
+    asyncorm_native.install()
+    try:
+        assert await bad_call() == stock
+    finally:
+        asyncorm_native.uninstall()
