@@ -77,8 +77,10 @@ def _blocked(qs: Any, method: str) -> str | None:
         pools.check_supported(alias)
     except Unsupported as exc:
         return exc.kind
-    if qs.query.select_for_update and router.caller_transaction(alias) is None:
-        return "select_for_update() outside a transaction"
+    if qs.query.select_for_update:
+        # Django checks the transaction state of the connection it compiles on,
+        # which must be the one holding the lock: the stock method's thread.
+        return "select_for_update()"
     return None
 
 

@@ -76,6 +76,18 @@ def test_prefetch_runs_in_the_callers_transaction(alias: str) -> None:
     assert report.fallback_total == 0 and set(report.sessions) == {"caller transaction"}
 
 
+def test_select_for_update_in_the_callers_transaction_runs_stock(alias: str) -> None:
+    async def body() -> Any:
+        tag = await Tag.objects.using(alias).select_for_update().aget(name="uncommitted")
+        return tag.name
+
+    result, report, queries = read_in_transaction(alias, body)
+    assert result == "uncommitted"
+    assert report.fallback == {"aget": {"select_for_update()": 1}}
+    if connections[alias].features.has_select_for_update:
+        assert "FOR UPDATE" in queries[0]["sql"]
+
+
 def test_outside_a_transaction_reads_use_the_pool(alias: str) -> None:
     asyncorm_native.install()
     asyncorm_native.reset_report()

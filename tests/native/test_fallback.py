@@ -84,7 +84,7 @@ async def test_select_for_update_outside_a_transaction_falls_back(alias: str) ->
     if connections[alias].features.has_select_for_update:
         assert isinstance(native, Raised) and native.type is transaction.TransactionManagementError
     assert_same(stock, native)
-    assert report.fallback == {"aget": {"select_for_update() outside a transaction": 1}}
+    assert report.fallback == {"aget": {"select_for_update()": 1}}
 
 
 async def test_databases_setting_limits_native_aliases(alias: str) -> None:
