@@ -169,7 +169,7 @@ async def get_pool(alias: str) -> Any:
     loop = asyncio.get_running_loop()
     entry = _registry.get(loop) or _loop_entry(loop)
     pool = entry.pools.get(alias)
-    if pool is not None and pool.database_name == connections[alias].settings_dict["NAME"]:
+    if pool is not None and pool.database_name == connections.settings[alias]["NAME"]:
         return pool
     if pool is not None:  # the database was renamed (test databases): start afresh
         entry.pools.pop(alias)

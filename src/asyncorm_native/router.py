@@ -59,17 +59,18 @@ def _parked_thread_ident() -> int | None:
 
 def caller_transaction(alias: str) -> Any | None:
     """The Django connection (wrapper) of ``alias`` holding the caller's transaction, if any."""
-    if not _opened:
+    candidates = [
+        wrapper
+        for wrapper in list(_opened)
+        if wrapper.alias == alias
+        and wrapper.connection is not None
+        and (wrapper.in_atomic_block or not wrapper.autocommit)
+    ]
+    if not candidates:  # the common case: no connection of this alias is in a transaction
         return None
-    here = threading.get_ident()
-    parked = _parked_thread_ident()
-    for wrapper in list(_opened):
-        if (
-            wrapper.alias == alias
-            and wrapper._thread_ident in (here, parked)
-            and wrapper.connection is not None
-            and (wrapper.in_atomic_block or not wrapper.autocommit)
-        ):
+    threads = (threading.get_ident(), _parked_thread_ident())
+    for wrapper in candidates:
+        if wrapper._thread_ident in threads:
             return wrapper
     return None
 
