@@ -101,7 +101,7 @@ async def test_concurrent_queries_run_at_once(alias: str, native: None) -> None:
     if sleep is None:
         pytest.skip("SQLite has no server-side sleep; overlap is measured on PostgreSQL")
     qs = Book.objects.using(alias).annotate(s=RawSQL(sleep, (), output_field=IntegerField()))
-    await qs.afirst()
+    await asyncio.gather(*(qs.filter(pages__gt=i).afirst() for i in range(5)))  # pool grown to 5
     started = time.monotonic()
     await asyncio.gather(*(qs.filter(pages__gt=i).afirst() for i in range(5)))
     assert time.monotonic() - started < 0.6  # five 0.2 s queries, not 1 s
