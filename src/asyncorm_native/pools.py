@@ -88,7 +88,9 @@ _support: dict[str, tuple[tuple[Any, ...], str | None]] = {}
 
 def check_supported(alias: str) -> None:
     """Raise :class:`Unsupported` unless ``alias`` can run natively (cached per configuration)."""
-    settings_dict = connections.settings[alias]
+    settings_dict = connections.settings.get(alias)
+    if settings_dict is None:
+        connections[alias]  # raises Django's own ConnectionDoesNotExist
     key = (settings_dict["ENGINE"], settings_dict["NAME"], conf.current())
     cached = _support.get(alias)
     if cached is None or cached[0] != key:

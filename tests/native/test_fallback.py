@@ -136,6 +136,12 @@ async def test_aprefetch_related_objects_works_without_install(alias: str) -> No
     assert [len(p.books.all()) for p in native] == [len(p.books.all()) for p in expected]
 
 
+async def test_unknown_alias_raises_djangos_error(django_databases: set[str]) -> None:
+    stock, native, _ = await stock_and_native(lambda: Book.objects.using("nope").acount())
+    assert isinstance(native, Raised) and native.type.__name__ == "ConnectionDoesNotExist"
+    assert_same(stock, native)
+
+
 def test_unsupported_backends_and_databases(alias: str, monkeypatch: pytest.MonkeyPatch) -> None:
     wrapper = connections[alias]
     if wrapper.vendor == "sqlite":
