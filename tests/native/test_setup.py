@@ -223,3 +223,25 @@ async def test_bad_calls_raise_djangos_type_error(alias: str) -> None:
         assert await bad_call() == stock
     finally:
         asyncorm_native.uninstall()
+
+
+def test_package_imports_neither_sibling_nor_django_eagerly() -> None:
+    """asyncorm_native depends on neither asyncorm_lint nor runtime_guard; import is light."""
+    script = (
+        "import sys, pkgutil, importlib, asyncorm_native\n"
+        "assert 'django' not in sys.modules, 'import asyncorm_native imported Django'\n"
+        "import django; from django.conf import settings; settings.configure(); django.setup()\n"
+        "for info in pkgutil.walk_packages(asyncorm_native.__path__, 'asyncorm_native.'):\n"
+        "    importlib.import_module(info.name)\n"
+        "siblings = ('asyncorm_lint', 'runtime_guard')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in siblings)\n"
+        "assert not bad, bad\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
