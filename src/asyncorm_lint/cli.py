@@ -8,12 +8,10 @@ from collections.abc import Sequence
 
 from . import __version__
 from .django_api import LATEST_LTS, parse_version
-from .engine import SourceError, analyze_source
-from .files import python_files, read_source
-from .findings import Finding
-from .noqa import without_noqa
+from .noqa import suppressed
 from .options import Options
 from .output import as_json, as_text
+from .runner import lint_paths, load_project
 
 
 def _version(text: str) -> tuple[int, int]:
@@ -46,6 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--select", type=_codes, default=(), help="only these code prefixes")
     check.add_argument("--ignore", type=_codes, default=(), help="skip these code prefixes")
     check.add_argument("--disable-noqa", action="store_true", help="report noqa'd lines too")
+    check.add_argument(
+        "--project-root",
+        help="root of the analyzed tree (default: nearest "
+        "directory with pyproject.toml, setup.cfg or manage.py)",
+    )
+    check.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or write the .asyncorm_lint_cache/ summary cache",
+    )
+    check.add_argument(
+        "--single-file",
+        action="store_true",
+        help="analyze each file alone, without the project-wide model index and call graph",
+    )
     sub.add_parser("rules", help="print the rule table")
     return parser
 
@@ -60,28 +73,22 @@ def rules() -> int:
 
 def check(args: argparse.Namespace) -> int:
     options = Options(django_version=args.django_version, select=args.select, ignore=args.ignore)
-    findings: list[Finding] = []
-    errors: list[str] = []
-    for path in python_files(args.paths):
-        try:
-            source = read_source(path)
-            found = analyze_source(source, str(path), options)
-        except SourceError as exc:
-            errors.append(str(exc))
-            continue
-        except (OSError, UnicodeDecodeError, SyntaxError) as exc:
-            errors.append(f"{path}: cannot read: {exc}")
-            continue
-        findings.extend(found if args.disable_noqa else without_noqa(found, source))
+    project = None
+    if not args.single_file:
+        project = load_project(args.paths, options, args.project_root, cache=not args.no_cache)
+    result = lint_paths(args.paths, options, project)
+    findings = result.findings
+    if not args.disable_noqa:
+        findings = [f for f in findings if not suppressed(f, result.sources[f.path].splitlines())]
     if args.format == "json":
-        print(as_json(findings, errors))
+        print(as_json(findings, result.errors))
     else:
-        for error in errors:
+        for error in result.errors:
             print(error, file=sys.stderr)
         text = as_text(findings)
         if text:
             print(text)
-    return 1 if findings or errors else 0
+    return 1 if findings or result.errors else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -68,6 +69,7 @@ def analyze_module(
     index: ModelIndex | None = None,
     module_name: str = "",
     graph: CallGraph | None = None,
+    root: Path | None = None,
 ) -> Analysis:
     """Run every rule family over a parsed module; also fills its summary's functions."""
     options = options or Options()
@@ -76,7 +78,9 @@ def analyze_module(
     summary.has_async = may_have_findings(source)
     if index is None:
         index = ModelIndex([summary])
-    ctx = ModuleContext(module, summary, imports, index, options, source, project_graph=graph)
+    ctx = ModuleContext(
+        module, summary, imports, index, options, source, project_graph=graph, root=root
+    )
     walker = Walker(ctx)
     module.visit(walker)
     positions: dict[int, tuple[int, int]] = {}

@@ -73,6 +73,38 @@ class ModelIndex:
         self._kinds: dict[str, str] = {}
         self._relations: dict[str, dict[str, Relation]] | None = None
 
+    def digest(self) -> str:
+        """A stable fingerprint of everything the index was built from (for cache keys)."""
+        import hashlib
+
+        parts = [self.user_model or ""]
+        for name in sorted(self.modules):
+            summary = self.modules[name]
+            parts.append(name)
+            parts.append(repr(sorted(summary.imports.items())))
+            parts.append(repr(sorted(summary.aliases.items())))
+            parts.append(repr(sorted(summary.callables.items())))
+            for cls_name in sorted(summary.classes):
+                cls = summary.classes[cls_name]
+                parts.append(
+                    repr(
+                        (
+                            cls.qualname,
+                            cls.bases,
+                            sorted((k, repr(v)) for k, v in cls.fields.items()),
+                            sorted(cls.managers.items(), key=str),
+                            sorted(cls.methods),
+                            sorted(cls.async_methods),
+                            sorted(cls.properties),
+                            sorted(cls.builder_methods),
+                            cls.abstract,
+                            cls.proxy,
+                            cls.form_model,
+                        )
+                    )
+                )
+        return hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest()
+
     def add(self, summary: ModuleSummary) -> None:
         self.modules[summary.module] = summary
         for cls in summary.classes.values():

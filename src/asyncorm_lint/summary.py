@@ -113,6 +113,7 @@ class ModuleSummary:
     callables: dict[str, str] = field(default_factory=dict)
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
     has_async: bool = False
+    user_model: str | None = None  # a settings module's AUTH_USER_MODEL
 
 
 def summarize_module(
@@ -133,6 +134,8 @@ def summarize_module(
                     imports.add(small)
                 elif isinstance(small, cst.Assign) and len(small.targets) == 1:
                     target = small.targets[0].target
+                    if isinstance(target, cst.Name) and target.value == "AUTH_USER_MODEL":
+                        summary.user_model = _string(small.value)
                     if isinstance(target, cst.Name):
                         alias = _alias_of(small.value, imports)
                         if alias:

@@ -3,9 +3,11 @@ node inside async code to the rule families that handle its type."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import libcst as cst
@@ -68,6 +70,7 @@ class ModuleContext:
     effects: list[PendingEffect] = field(default_factory=list)
     django_requests: bool = True
     project_graph: CallGraph | None = None
+    root: Path | None = None
 
     def __post_init__(self) -> None:
         self.inferrer = Inferrer(self)
@@ -132,7 +135,15 @@ class ModuleContext:
         return value if isinstance(value, Value) else None
 
     def display_path(self, path: str) -> str:
-        return path or "<unknown>"
+        """A summary's path as the user should read it: relative to the project root."""
+        if not path:
+            return "<unknown>"
+        if self.root is not None:
+            try:
+                return os.path.relpath(path, self.root)
+            except ValueError:
+                return path
+        return path
 
     def resolve_effects(self, lines: dict[int, int]) -> None:
         """Give each recorded effect its line (``lines`` maps node ids to lines)."""
