@@ -95,6 +95,12 @@ class Inferrer:
             found = self.ctx.frame.lookup(dotted)
             if found is not MISSING:
                 return found  # type: ignore[return-value]
+        if dotted is not None:
+            head = dotted.split(".", 1)[0]
+            if self.ctx.imports.source_of(head) and self.ctx.frame.lookup(head) is MISSING:
+                module_attribute = self._module_attribute(dotted)
+                if module_attribute is not None:
+                    return module_attribute
         if isinstance(owner, cst.Name) and owner.value in ("self", "cls"):
             frame_cls = self.ctx.frame.cls
             if frame_cls is not None and attr in frame_cls.attrs:
@@ -105,6 +111,19 @@ class Inferrer:
         if base is None:
             return self._unknown_owner_attribute(owner, attr)
         return self.attribute_of(base, attr)
+
+    def _module_attribute(self, dotted: str | None) -> Value | None:
+        """``m.Article`` where ``m`` is an imported module: the model it names."""
+        qualified = self.ctx.imports.qualify(dotted)
+        if qualified is None:
+            return None
+        key = self.ctx.index.resolve(qualified)
+        kind = self.ctx.index.kind(key)
+        if kind == "model":
+            return Value(V.MODEL_CLASS, key)
+        if kind == "modelform":
+            return Value(V.MODEL_FORM_CLASS, key)
+        return None
 
     def _unknown_owner_attribute(self, owner: cst.BaseExpression, attr: str) -> Value | None:
         if attr == "objects" and isinstance(owner, cst.Name | cst.Attribute):

@@ -212,9 +212,7 @@ def _summarize_class(node: cst.ClassDef, module: str, imports: ImportTable) -> C
     qual = f"{module}.{node.name.value}" if module else node.name.value
     cls = ClassSummary(node.name.value, qual)
     for arg in node.bases:
-        ref = _base_reference(arg.value, imports, module)
-        if ref:
-            cls.bases.append(ref)
+        cls.bases.extend(_base_references(arg.value, imports, module))
     body = node.body.body if isinstance(node.body, cst.IndentedBlock) else []
     for stmt in body:
         if isinstance(stmt, cst.FunctionDef):
@@ -236,11 +234,15 @@ def _summarize_class(node: cst.ClassDef, module: str, imports: ImportTable) -> C
     return cls
 
 
-def _base_reference(node: cst.BaseExpression, imports: ImportTable, module: str) -> str | None:
-    # ``BaseManager.from_queryset(QS)`` as a base: a manager built from a queryset class.
+def _base_references(node: cst.BaseExpression, imports: ImportTable, module: str) -> list[str]:
+    # ``Manager.from_queryset(QS)`` as a base: a manager that also has QS's methods.
     if isinstance(node, cst.Call) and last_name(node.func) == "from_queryset":
-        return "django.db.models.Manager"
-    return reference(node, imports, module)
+        refs = ["django.db.models.Manager"]
+        if node.args:
+            refs += [r for r in [reference(node.args[0].value, imports, module)] if r]
+        return refs
+    ref = reference(node, imports, module)
+    return [ref] if ref else []
 
 
 def _summarize_method(cls: ClassSummary, node: cst.FunctionDef) -> None:
