@@ -27,6 +27,7 @@ class Plugin:
     name = "asyncorm-lint"
     version = __version__
     options = Options()
+    enabled: ClassVar[bool] = True
     project: ClassVar[Project | None] = None
 
     def __init__(self, tree: ast.AST, lines: list[str], filename: str) -> None:
@@ -72,7 +73,8 @@ class Plugin:
             raise SystemExit(f"flake8: --dja-django-version: {exc}") from None
         cls.options = Options(django_version=version)
         cls.project = None
-        if options.dja_single_file or not _selected(options):
+        cls.enabled = _selected(options)
+        if options.dja_single_file or not cls.enabled:
             return
         root = _root(options)
         if root is not None:
@@ -82,6 +84,8 @@ class Plugin:
                     print(f"asyncorm-lint: {error}", file=sys.stderr)
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
+        if not self.enabled:
+            return  # --select leaves out every DJA code: nothing to analyze
         source = "".join(self.lines)
         if not may_have_findings(source):
             return

@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import libcst as cst
-
 from .builtin_models import BUILTIN_SOURCES, DEFAULT_USER_MODEL
 from .imports import is_models_module
-from .summary import USER_MODEL, ClassSummary, FieldSummary, ModuleSummary, summarize_module
+from .summary import USER_MODEL, ClassSummary, FieldSummary, ModuleSummary, summarize_source
 
 MODEL_BASES = {"django.db.models.Model", "django.db.models.base.Model"}
 MANAGER_BASES = {
@@ -55,9 +53,7 @@ class Relation:
 
 @lru_cache(maxsize=1)
 def builtin_summaries() -> tuple[ModuleSummary, ...]:
-    return tuple(
-        summarize_module(cst.parse_module(src), mod)[0] for mod, src in BUILTIN_SOURCES.items()
-    )
+    return tuple(summarize_source(src, mod)[0] for mod, src in BUILTIN_SOURCES.items())
 
 
 class ModelIndex:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from .cache import SummaryCache
 from .call_graph import CallGraph
-from .engine import SourceError, analyze_module, may_have_findings, parse
+from .engine import SourceError, analyze_module, may_have_findings, parse, read_structure
 from .files import python_files, read_source
 from .findings import Finding
 from .index import ModelIndex
 from .options import Options
-from .summary import ModuleSummary, summarize_module
+from .summary import CallSite, ModuleSummary
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "manage.py")
 
@@ -109,32 +109,37 @@ class Project:
             index = ModelIndex(list(structures.values()), index.resolve(user_model))
         models_digest = index.digest()
         # 2. Functions (effects, calls), walked with the whole model index in hand, for the
-        #    modules async code can reach: async modules, what they import (transitively),
-        #    and the modules that define models, managers and forms.
-        needed = _reachable(structures, index)
-        summaries: list[ModuleSummary] = []
-        for entry in entries:
-            structure = structures.get(entry.path)
-            if structure is None:
+        #    modules async code can reach: the async modules, then every module one of
+        #    their calls lands in, and so on (demand-driven: the rest keep their structure).
+        by_path = {entry.path: entry for entry in entries if entry.path in structures}
+        locate = _ModuleLocator(structures, index)
+        walked: dict[Path, ModuleSummary] = {}
+        todo = [path for path, summary in structures.items() if summary.has_async]
+        while todo:
+            path = todo.pop()
+            if path in walked:
                 continue
-            if entry.path not in needed:
-                structure.path = str(entry.path)
-                entry.summary = structure
-                summaries.append(structure)
-                project.modules[entry.path] = entry
-                continue
+            entry = by_path[path]
             key = f"{entry.digest}-{models_digest}-{options_digest(project.options)}"
             summary = store.get("functions", key, entry.name)
             if summary is None:
-                summary = project._walk(entry, index)
+                summary = project._walk(entry, index, structures[path])
                 if summary is None:
-                    continue
-                store.put("functions", key, entry.name, summary)
-            summary.path = str(entry.path)
+                    summary = structures[path]
+                else:
+                    store.put("functions", key, entry.name, summary)
+            walked[path] = summary
+            for function in summary.functions.values():
+                for site in function.calls:
+                    todo.extend(p for p in locate(site) if p not in walked)
+        summaries: list[ModuleSummary] = []
+        for path, entry in by_path.items():
+            summary = walked.get(path, structures[path])
+            summary.path = str(path)
             entry.summary = summary
             entry.source = None
             summaries.append(summary)
-            project.modules[entry.path] = entry
+            project.modules[path] = entry
         project.index = index
         project.graph = CallGraph(index, summaries)
         store.flush()
@@ -153,18 +158,11 @@ class Project:
         source = self._source(entry)
         if source is None:
             return None
-        try:
-            module = parse(source, str(entry.path))
-        except SourceError as exc:
-            self.errors.append(str(exc))
-            return None
-        summary, _ = summarize_module(
-            module, entry.name, str(entry.path), entry.path.name == "__init__.py"
-        )
-        summary.has_async = may_have_findings(source)
-        return summary
+        return read_structure(source, entry.name, str(entry.path))[0]
 
-    def _walk(self, entry: ModuleEntry, index: ModelIndex) -> ModuleSummary | None:
+    def _walk(
+        self, entry: ModuleEntry, index: ModelIndex, known: ModuleSummary
+    ) -> ModuleSummary | None:
         source = self._source(entry)
         if source is None:
             return None
@@ -172,7 +170,9 @@ class Project:
             module = parse(source, str(entry.path))
         except SourceError:
             return None
-        analysis = analyze_module(module, source, str(entry.path), self.options, index, entry.name)
+        analysis = analyze_module(
+            module, source, str(entry.path), self.options, index, entry.name, structure=known
+        )
         return analysis.summary
 
     # --- checking ---------------------------------------------------------------------------
@@ -193,30 +193,46 @@ class Project:
         return analysis.findings
 
 
-def _reachable(structures: dict[Path, ModuleSummary], index: ModelIndex) -> set[Path]:
-    """Modules whose functions async code may call."""
-    by_name = {s.module: path for path, s in structures.items()}
-    todo = [path for path, s in structures.items() if s.has_async]
-    todo += [
-        path
-        for path, s in structures.items()
-        if any(index.kind(c.qualname) for c in s.classes.values())
-    ]
-    seen: set[Path] = set()
-    while todo:
-        path = todo.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        for target in structures[path].imports.values():
-            parts = target.split(".")
-            for cut in range(len(parts), 0, -1):
-                found = by_name.get(".".join(parts[:cut]))
-                if found is not None:
-                    if found not in seen:
-                        todo.append(found)
-                    break
-    return seen
+class _ModuleLocator:
+    """Which modules may define the function a call site reaches (before they are walked)."""
+
+    def __init__(self, structures: dict[Path, ModuleSummary], index: ModelIndex) -> None:
+        self.by_name = {summary.module: path for path, summary in structures.items()}
+        self.structures = structures
+        self.index = index
+
+    def __call__(self, site: CallSite) -> list[Path]:
+        if site.kind == "function":
+            return self._function(site.target)
+        key = self.index.resolve(site.target)
+        if key is None:
+            return []
+        if site.kind == "manager":
+            manager = (
+                self.index.managers(key).get(site.manager) if self.index.is_model(key) else None
+            )
+            key = self.index.resolve(manager, key)
+            if key is None:
+                return []
+        return [p for p in (self._module_of(c.qualname) for c in self.index.mro(key)) if p]
+
+    def _function(self, ref: str) -> list[Path]:
+        for _ in range(8):  # follow re-exports: ``from .services import helper``
+            module, _, name = ref.rpartition(".")
+            path = self.by_name.get(module)
+            if path is None:
+                return []
+            summary = self.structures[path]
+            if name in summary.toplevel_functions or name in summary.classes:
+                return [path]
+            target = summary.callables.get(name) or summary.imports.get(name)
+            if target is None or target == ref:
+                return [path]
+            ref = target
+        return []
+
+    def _module_of(self, qualname: str) -> Path | None:
+        return self.by_name.get(qualname.rpartition(".")[0])
 
 
 def options_digest(options: Options) -> str:

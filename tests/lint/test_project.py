@@ -108,7 +108,7 @@ def test_cache_reuses_summaries_and_rereads_only_changed_files(copy, monkeypatch
     parsed = _count_parses(monkeypatch)
     first = Project.load(root)
     cold = len(parsed)
-    assert cold >= 10
+    assert cold >= 5  # only modules async code can reach are parsed with libcst
     assert (root / ".asyncorm_lint_cache" / ".gitignore").read_text().strip().endswith("*")
     parsed.clear()
     Project.load(root)
@@ -117,7 +117,7 @@ def test_cache_reuses_summaries_and_rereads_only_changed_files(copy, monkeypatch
     services.write_text(services.read_text() + "\n\ndef extra():\n    return 1\n")
     parsed.clear()
     second = Project.load(root)
-    assert parsed == ["services.py", "services.py"]  # structure + functions of that file only
+    assert parsed == ["services.py"]  # only the changed file, parsed once
     assert set(first.graph.functions) < set(second.graph.functions)
 
 
