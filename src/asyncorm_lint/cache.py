@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .findings import Finding
 
 CACHE_DIR = ".asyncorm_lint_cache"
 
@@ -30,6 +31,7 @@ class SummaryCache:
         self.loaded: dict[str, dict[str, Any]] = {}
         self.used: dict[str, set[str]] = {}
         self.dirty: set[str] = set()
+        self.warned = False
 
     def _table(self, kind: str) -> dict[str, Any]:
         if kind not in self.loaded:
@@ -62,14 +64,50 @@ class SummaryCache:
         self.used[kind].add(full)
         self.dirty.add(kind)
 
+    # --- findings: one small file per checked source (written by any process, no lock) --
+    def findings_get(self, key: str) -> list[Finding] | None:
+        if not self.enabled:
+            return None
+        try:
+            with open(self.directory / "findings" / key, "rb") as handle:
+                rows = pickle.load(handle)
+            return [Finding(*row) for row in rows]
+        except FileNotFoundError:
+            return None
+        except Exception:  # corrupt entry: recompute
+            return None
+
+    def findings_put(self, key: str, findings: list[Finding]) -> None:
+        if not self.enabled:
+            return
+        rows = [(f.code, f.line, f.col, f.message, f.path, None, None, f.fixable) for f in findings]
+        directory = self.directory / "findings"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._ignore_file()
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump(rows, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, directory / key)
+        except OSError as exc:
+            self._warn(exc)
+
+    def _warn(self, exc: OSError) -> None:
+        if not self.warned:
+            self.warned = True
+            print(f"asyncorm-lint: cache not written ({self.directory}): {exc}", file=sys.stderr)
+
+    def _ignore_file(self) -> None:
+        ignore = self.directory.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# created by asyncorm-lint\n*\n")
+
     def flush(self) -> None:
         if not self.enabled or not self.dirty:
             return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            ignore = self.directory.parent / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("# created by asyncorm-lint\n*\n")
+            self._ignore_file()
             with open(self.directory / "lock", "a") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 try:
@@ -78,7 +116,7 @@ class SummaryCache:
                 finally:
                     fcntl.flock(lock, fcntl.LOCK_UN)
         except OSError as exc:
-            print(f"asyncorm-lint: cache not written ({self.directory}): {exc}", file=sys.stderr)
+            self._warn(exc)
         self.dirty.clear()
 
     def _write(self, kind: str) -> None:

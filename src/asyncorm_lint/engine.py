@@ -97,10 +97,13 @@ def analyze_module(
     graph: CallGraph | None = None,
     root: Path | None = None,
     structure: ModuleSummary | None = None,
+    summarize: bool = True,
 ) -> Analysis:
     """Run every rule family over a parsed module; also fills its summary's functions.
 
     ``structure``: the module's structure summary when the caller already has it.
+    ``summarize=False``: only check async code (the call graph already knows this
+    module's functions), skipping sync function bodies' rules.
     """
     options = options or Options()
     if structure is not None:
@@ -113,7 +116,15 @@ def analyze_module(
     if index is None:
         index = ModelIndex([summary])
     ctx = ModuleContext(
-        module, summary, imports, index, options, source, project_graph=graph, root=root
+        module,
+        summary,
+        imports,
+        index,
+        options,
+        source,
+        project_graph=graph,
+        root=root,
+        summarize=summarize,
     )
     walker = Walker(ctx)
     walker.run(module)

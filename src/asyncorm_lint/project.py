@@ -78,6 +78,8 @@ class Project:
     index: ModelIndex | None = None
     graph: CallGraph | None = None
     errors: list[str] = field(default_factory=list)
+    store: SummaryCache | None = None
+    digest: str = ""  # what every file's findings depend on besides its own text
 
     @classmethod
     def load(cls, root: Path, options: Options | None = None, cache: bool = True) -> Project:
@@ -142,6 +144,10 @@ class Project:
             project.modules[path] = entry
         project.index = index
         project.graph = CallGraph(index, summaries)
+        project.store = store
+        project.digest = (
+            f"{models_digest}-{project.graph.digest()}-{options_digest(project.options)}"
+        )
         store.flush()
         return project
 
@@ -179,17 +185,38 @@ class Project:
     def contains(self, path: Path) -> bool:
         return path.resolve() in self.modules
 
-    def check(self, path: Path, source: str) -> list[Finding]:
-        """Findings for one file of the project (``source`` may differ from the disk copy)."""
+    def check(self, path: Path, source: str, cached: bool = True) -> list[Finding]:
+        """Findings for one file of the project (``source`` may differ from the disk copy).
+
+        With ``cached``, findings come from (and go to) the on-disk cache, keyed by the
+        source and everything it was checked against; they then carry no libcst nodes.
+        """
         if not may_have_findings(source):
             return []
+        selection = f"{self.options.select}{self.options.ignore}"
+        text = f"{self.digest}\0{selection}\0{path}\0{source}"
+        key = content_hash(text.encode()) if cached else ""
+        if key and self.store is not None:
+            found = self.store.findings_get(key)
+            if found is not None:
+                return found
         resolved = path.resolve()
         entry = self.modules.get(resolved)
         name = entry.name if entry else module_name(resolved, self.root)
         module = parse(source, str(path))
         analysis = analyze_module(
-            module, source, str(path), self.options, self.index, name, self.graph, root=self.root
+            module,
+            source,
+            str(path),
+            self.options,
+            self.index,
+            name,
+            self.graph,
+            root=self.root,
+            summarize=False,
         )
+        if key and self.store is not None:
+            self.store.findings_put(key, analysis.findings)
         return analysis.findings
 
 

@@ -72,6 +72,7 @@ class ModuleContext:
     django_requests: bool = True
     project_graph: CallGraph | None = None
     root: Path | None = None
+    summarize: bool = True  # also record sync functions' effects and calls
 
     def __post_init__(self) -> None:
         self.inferrer = Inferrer(self)
@@ -248,7 +249,7 @@ class Walker(cst.CSTVisitor):
         elif isinstance(node, COMPREHENSIONS):
             self._enter_comprehension(node)
         frame = ctx.frame
-        if frame.summary is None and not frame.is_async:
+        if not frame.is_async and (frame.summary is None or not ctx.summarize):
             return True  # module level, class bodies, lambdas: nothing to check or record
         if frame.summary is not None and isinstance(node, cst.Call | cst.Attribute):
             self._record_call(frame.summary, node)  # async callers seed the call graph walk
