@@ -60,7 +60,51 @@ def build_parser() -> argparse.ArgumentParser:
         help="analyze each file alone, without the project-wide model index and call graph",
     )
     sub.add_parser("rules", help="print the rule table")
+    fix = sub.add_parser("fix", help="rewrite what is safe to rewrite (exit 1 on failures)")
+    fix.add_argument("paths", nargs="+", metavar="PATH")
+    fix.add_argument("--diff", action="store_true", help="print a unified diff, write nothing")
+    fix.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when something would be rewritten",
+    )
+    fix.add_argument(
+        "--django-version",
+        type=_version,
+        default=LATEST_LTS,
+        help="target Django version (default: %(default)s)",
+    )
+    fix.add_argument("--select", type=_codes, default=(), help="only these code prefixes")
+    _project_arguments(fix)
     return parser
+
+
+def _project_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--project-root",
+        help="root of the analyzed tree (default: nearest "
+        "directory with pyproject.toml, setup.cfg or manage.py)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or write the .asyncorm_lint_cache/ summary cache",
+    )
+    parser.add_argument(
+        "--single-file",
+        action="store_true",
+        help="analyze each file alone, without the project-wide model index and call graph",
+    )
+
+
+def fix(args: argparse.Namespace) -> int:
+    from .fix.command import run
+
+    options = Options(django_version=args.django_version, select=args.select)
+    project = None
+    if not args.single_file:
+        project = load_project(args.paths, options, args.project_root, cache=not args.no_cache)
+    return run(args, options, project)
 
 
 def rules() -> int:
@@ -97,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check(args)
     if args.command == "rules":
         return rules()
+    if args.command == "fix":
+        return fix(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 

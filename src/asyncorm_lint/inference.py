@@ -287,6 +287,10 @@ class Inferrer:
                 return result
         if isinstance(callable_node, cst.Lambda):
             return self.infer(callable_node.body)
+        if isinstance(callable_node, cst.Name | cst.Attribute):
+            function = self.infer(callable_node)
+            if function is not None and function.kind is V.CALLABLE and function.model:
+                return self.ctx.returned_by(function.model)
         if isinstance(callable_node, cst.Call):  # misuse (DJA602), but the value flows on
             return self.infer(callable_node)
         return None

@@ -44,7 +44,8 @@ def render() -> str:
             "",
             f"**{doc.title}.** {doc.why}",
             "",
-            f"Autofix: {'yes, `asyncorm-lint fix`' if doc.autofix else 'no (reported only)'}.",
+            "Autofix: "
+            + ("yes, `asyncorm-lint fix` rewrites it." if doc.autofix else f"no: {doc.manual}."),
             "",
             "Before:",
             "",

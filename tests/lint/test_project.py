@@ -212,12 +212,16 @@ def test_cached_findings_follow_changes_in_other_files(copy, capsys):
     def codes_on(line: int) -> set[str]:
         main(["check", "--format", "json", str(root)])
         report = json.loads(capsys.readouterr().out)
-        return {f["code"] for f in report["findings"]
-                if f["path"].endswith(views) and f["line"] == line}
+        return {
+            f["code"] for f in report["findings"] if f["path"].endswith(views) and f["line"] == line
+        }
 
     assert codes_on(52) == {"DJA701"}  # get_profile() runs Profile.objects.get()
     assert codes_on(52) == {"DJA701"}  # warm: from the findings cache
     services = root / "accounts" / "services.py"
-    services.write_text(services.read_text().replace(
-        "    return Profile.objects.get(member=member)", "    return member"))
+    services.write_text(
+        services.read_text().replace(
+            "    return Profile.objects.get(member=member)", "    return member"
+        )
+    )
     assert codes_on(52) == set()  # views.py did not change, its findings did

@@ -50,6 +50,8 @@ class AuthAndSession(Rule):
             "FastAPI...) or in DRF/adrf views (they authenticate before the handler).",
             "if request.user.is_authenticated: ...",
             "user = await request.auser()\nif user.is_authenticated: ...",
+            manual="request.user may be read several times: resolve it once with "
+            "await request.auser()",
         ),
         "DJA502": RuleDoc(
             "Sync auth function in async code",
@@ -83,6 +85,7 @@ class AuthAndSession(Rule):
             "Django 5.1 added aget/aset/apop/ahas_key/aflush/acycle_key...",
             'cart = request.session["cart"]',
             'cart = await request.session.aget("cart")',
+            manual="the session's async forms differ by access (aget/aset/apop/ahas_key)",
         ),
     }
 

@@ -24,6 +24,7 @@ class RuleDoc(NamedTuple):
     before: str
     after: str
     autofix: bool = False
+    manual: str = ""  # why ``asyncorm-lint fix`` leaves it to you (when autofix is False)
 
 
 def _declaring(code: str) -> type[Rule]:

@@ -75,7 +75,9 @@ class QuerysetMethodCalls(Rule):
             return  # DJA304
         if method in CACHED_ON_PREFETCH and "" in receiver.prefetched:
             return  # answered from the prefetch cache
-        rewrite = AwaitMethod(node, str(fact.replacement)) if fact.available(self.version) else None
+        # ``it = qs.iterator()`` has no awaitable twin (aiterator() is an async generator).
+        rewritable = fact.available(self.version) and method != "iterator"
+        rewrite = AwaitMethod(node, str(fact.replacement)) if rewritable else None
         self.error(
             "DJA101",
             node,

@@ -43,12 +43,14 @@ class SyncOnlyApis(Rule):
             "async def pay(request):\n    with transaction.atomic():\n        ...",
             "@transaction.atomic\ndef _pay(): ...\n\nasync def pay(request):\n"
             "    await sync_to_async(_pay)()",
+            manual="no async form: move the block into a sync function",
         ),
         "DJA802": RuleDoc(
             "connection.cursor() in async code",
             "Raw cursors are sync-only.",
             'with connection.cursor() as c:\n    c.execute("...")',
             "await sync_to_async(run_raw_sql)()",
+            manual="no async form: move the block into a sync function",
         ),
         "DJA803": RuleDoc(
             "Paginator over a QuerySet in async code",
@@ -56,30 +58,35 @@ class SyncOnlyApis(Rule):
             "(AsyncPaginator arrives only in Django 6.0).",
             "page = Paginator(qs, 25).get_page(n)",
             "page = await sync_to_async(Paginator(qs, 25).get_page)(n)",
+            manual="no async form: move the block into a sync function",
         ),
         "DJA804": RuleDoc(
             "ModelForm validation or save in async code",
             "is_valid()/errors run uniqueness queries and save() writes.",
             "if form.is_valid():\n    form.save()",
             "if await sync_to_async(form.is_valid)():\n    await sync_to_async(form.save)()",
+            manual="no async form: move the block into a sync function",
         ),
         "DJA805": RuleDoc(
             "Model validation in async code",
             "full_clean()/validate_unique()/validate_constraints() run queries.",
             "article.full_clean()",
             "await sync_to_async(article.full_clean)()",
+            manual="no async form: move the block into a sync function",
         ),
         "DJA806": RuleDoc(
             "ContentType lookup in async code",
             "get_for_model()/get_for_id() query on a cache miss.",
             "ct = ContentType.objects.get_for_model(Article)",
             "ct = await sync_to_async(ContentType.objects.get_for_model)(Article)",
+            manual="no async form: move the block into a sync function",
         ),
         "DJA807": RuleDoc(
             "select_for_update in async code",
             "Row locks need transaction.atomic(), which has no async form.",
             "row = await Account.objects.select_for_update().aget(pk=pk)",
             "await sync_to_async(lock_and_update)(pk)",
+            manual="no async form: move the block into a sync function",
         ),
     }
 
