@@ -138,6 +138,8 @@ def analyze_module(
     if ctx.pending:
         positions = node_starts(module, [p.node for p in ctx.pending])
         for item in ctx.pending:
+            if options.ignored_here(item.code, path):
+                continue
             line, col = positions[id(item.node)]
             findings.append(Finding(item.code, line, col, item.message, path, item.fix, item.node))
         findings.sort(key=lambda f: (f.line, f.col, f.code))

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 from . import __version__
+from .config import ConfigError, load_config
 from .django_api import LATEST_LTS, parse_version
 from .engine import SourceError, analyze_source, may_have_findings
 from .options import Options
-from .project import Project
+from .project import Project, find_root
+
+LTS = ".".join(map(str, LATEST_LTS))
 
 
 class Plugin:
@@ -38,10 +42,10 @@ class Plugin:
     def add_options(cls, parser: Any) -> None:
         parser.add_option(
             "--dja-django-version",
-            default=".".join(map(str, LATEST_LTS)),
+            default=None,
             parse_from_config=True,
             help="Django version of the project: suggestions never name a method it lacks "
-            "(default: %(default)s)",
+            f"(default: [tool.asyncorm-lint] in pyproject.toml, else {LTS})",
         )
         parser.add_option(
             "--dja-project-root",
@@ -67,16 +71,29 @@ class Plugin:
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
+        start = _start(options)
         try:
-            version = parse_version(str(options.dja_django_version))
-        except ValueError as exc:
-            raise SystemExit(f"flake8: --dja-django-version: {exc}") from None
-        cls.options = Options(django_version=version)
+            config = load_config(start)
+        except ConfigError as exc:
+            raise SystemExit(f"flake8: asyncorm-lint: {exc}") from None
+        resolved = Options().with_config(config)
+        if options.dja_django_version is not None:
+            try:
+                version = parse_version(str(options.dja_django_version))
+            except ValueError as exc:
+                raise SystemExit(f"flake8: --dja-django-version: {exc}") from None
+            resolved = dataclasses.replace(resolved, django_version=version)
+        cls.options = resolved
         cls.project = None
         cls.enabled = _selected(options)
         if options.dja_single_file or not cls.enabled:
             return
-        root = _root(options)
+        if options.dja_project_root:
+            root: Path | None = Path(options.dja_project_root)
+        elif config.project_root is not None:
+            root = config.project_root
+        else:
+            root = find_root(start) if start.exists() else None
         if root is not None:
             cls.project = Project.load(root, cls.options, cache=not options.dja_no_cache)
             for error in cls.project.errors:
@@ -110,11 +127,7 @@ def _selected(options: argparse.Namespace) -> bool:
     return any("DJA101".startswith(code) or code.startswith("DJA") for code in [*select, *extend])
 
 
-def _root(options: argparse.Namespace) -> Path | None:
-    from .project import find_root
-
-    if options.dja_project_root:
-        return Path(options.dja_project_root)
+def _start(options: argparse.Namespace) -> Path:
+    """Where flake8 starts: its first path argument, else the working directory."""
     filenames = [f for f in getattr(options, "filenames", None) or [] if f != "-"]
-    start = Path(filenames[0]) if filenames else Path.cwd()
-    return find_root(start) if start.exists() else None
+    return Path(filenames[0]) if filenames else Path.cwd()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from .options import Options
 from .summary import CallSite, ModuleSummary
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "manage.py")
+Progress = Callable[[int, int], None]
 
 
 def find_root(start: Path) -> Path:
@@ -82,7 +84,13 @@ class Project:
     digest: str = ""  # what every file's findings depend on besides its own text
 
     @classmethod
-    def load(cls, root: Path, options: Options | None = None, cache: bool = True) -> Project:
+    def load(
+        cls,
+        root: Path,
+        options: Options | None = None,
+        cache: bool = True,
+        progress: Progress | None = None,
+    ) -> Project:
         """Summarize every module under ``root`` (reusing the on-disk cache when allowed)."""
         project = cls(root.resolve(), options or Options())
         store = SummaryCache(project.root, enabled=cache)
@@ -97,7 +105,9 @@ class Project:
             entries.append(ModuleEntry(path.resolve(), name, content_hash(data)))
         # 1. Structure (classes, imports, aliases): enough to build the model index.
         structures: dict[Path, ModuleSummary] = {}
-        for entry in entries:
+        for done, entry in enumerate(entries, start=1):
+            if progress is not None:
+                progress(done, len(entries))
             structure = store.get("structure", entry.digest, entry.name)
             if structure is None:
                 structure = project._structure(entry)

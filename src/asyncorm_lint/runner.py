@@ -9,7 +9,7 @@ from .engine import SourceError, analyze_source
 from .files import python_files, read_source
 from .findings import Finding
 from .options import Options
-from .project import Project, find_root
+from .project import Progress, Project, find_root
 
 
 @dataclass
@@ -20,11 +20,15 @@ class LintResult:
 
 
 def load_project(
-    paths: list[str], options: Options, root: str | None = None, cache: bool = True
+    paths: list[str],
+    options: Options,
+    root: str | None = None,
+    cache: bool = True,
+    progress: Progress | None = None,
 ) -> Project:
     """The project the paths belong to (``root`` overrides the marker-file search)."""
     base = Path(root) if root else find_root(Path(paths[0]) if paths else Path.cwd())
-    return Project.load(base, options, cache=cache)
+    return Project.load(base, options, cache=cache, progress=progress)
 
 
 def lint_paths(paths: list[str], options: Options, project: Project | None = None) -> LintResult:

@@ -94,7 +94,10 @@ class ModuleContext:
         qualified = self.qualify(node)
         if qualified in self.options.wrappers:
             return True
-        return last_name(node) in WRAPPER_NAMES
+        name = last_name(node)
+        return name in WRAPPER_NAMES or any(
+            w.rsplit(".", 1)[-1] == name for w in self.options.wrappers
+        )
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         """The parent of ``node``, which must be on the current path."""
