@@ -107,6 +107,8 @@ class Inferrer:
                 return frame_cls.attrs[attr]
             if attr == "request":
                 return Value(V.REQUEST)
+            if attr == "scope":
+                return Value(V.SCOPE)
         base = self.infer(owner)
         if base is None:
             return self._unknown_owner_attribute(owner, attr)
@@ -202,6 +204,11 @@ class Inferrer:
             return Value(V.INSTANCE, self.ctx.index.user_model)
         elif name == "get_user_model":
             return Value(V.MODEL_CLASS, self.ctx.index.user_model)
+        elif name == "get_model" and len(node.args) >= 2:
+            app, model = (node.args[0].value, node.args[1].value)
+            if isinstance(app, cst.SimpleString) and isinstance(model, cst.SimpleString):
+                ref = f"{app.evaluated_value}.{model.evaluated_value}"
+                return Value(V.MODEL_CLASS, self.ctx.index.model_for_ref(ref) or ref)
         elif name == "partial":
             return first if first is not None and first.kind is V.CALLABLE else None
         elif name == "getattr" and first is not None and len(node.args) >= 2:
@@ -353,6 +360,11 @@ class Inferrer:
             if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
                 position = int(index.value.value)
                 return base.items[position] if position < len(base.items) else None
+            return None
+        if base.kind is V.SCOPE and len(node.slice) == 1:
+            key = node.slice[0].slice
+            if isinstance(key, cst.Index) and isinstance(key.value, cst.SimpleString):
+                return Value(V.SESSION) if key.value.evaluated_value == "session" else None
             return None
         if base.kind is V.QUERYSET and len(node.slice) == 1:
             part = node.slice[0].slice

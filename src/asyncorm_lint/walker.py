@@ -388,6 +388,8 @@ class Walker(cst.CSTVisitor):
             return None
         if name == "request" and self._django_request_allowed(cls):
             return Value(V.REQUEST)
+        if name == "scope" and frame.is_async:
+            return Value(V.SCOPE)
         return None
 
     def _django_request_allowed(self, cls: ClassFrame | None) -> bool:
