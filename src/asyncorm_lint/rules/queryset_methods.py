@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..django_api import PREFETCH_FUNCTIONS, QUERYSET_METHODS, SHORTCUTS, USER_MANAGER_METHODS
-from ..fixes import AwaitFunction, AwaitMethod
+from ..fixes import AwaitFunction
 from ..values import V
 from .base import Rule, RuleDoc, register
 
@@ -76,15 +76,7 @@ class QuerysetMethodCalls(Rule):
         if method in CACHED_ON_PREFETCH and "" in receiver.prefetched:
             return  # answered from the prefetch cache
         # ``it = qs.iterator()`` has no awaitable twin (aiterator() is an async generator).
-        rewritable = fact.available(self.version) and method != "iterator"
-        rewrite = AwaitMethod(node, str(fact.replacement)) if rewritable else None
-        self.error(
-            "DJA101",
-            node,
-            rewrite,
-            what=_describe_call(func),
-            fix=self.method_fix(func.value, fact, node),
-        )
+        self.report_method_call(node, func, fact, rewritable=method != "iterator")
 
     def _function_call(self, node: cst.Call, func: cst.BaseExpression) -> None:
         qualified = self.ctx.qualify(func) or ""
@@ -100,9 +92,3 @@ class QuerysetMethodCalls(Rule):
         self.error(
             fact.code, node, rewrite, what=f"{name}()", fix=self.function_fix(func, fact, node)
         )
-
-
-def _describe_call(func: cst.Attribute) -> str:
-    from ..expressions import describe
-
-    return f"{describe(func)}()"
