@@ -23,10 +23,20 @@ def lint() -> int:
     return main(["check", str(EXAMPLE.relative_to(ROOT))])
 
 
+def fix_preview() -> int:
+    from asyncorm_lint.cli import main
+
+    banner(f"asyncorm-lint fix --diff {EXAMPLE.relative_to(ROOT)} (writes nothing)")
+    return main(["fix", "--diff", str(EXAMPLE.relative_to(ROOT))])
+
+
 def run() -> int:
     status = lint()
     print("\nFindings are expected: the example shop carries deliberate async-ORM bugs.")
-    return 0 if status in (0, 1) else status
+    if status not in (0, 1):
+        return status
+    status = fix_preview()
+    return status
 
 
 if __name__ == "__main__":

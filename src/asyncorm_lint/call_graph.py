@@ -93,6 +93,18 @@ class CallGraph:
         found = self._function(ref)
         return self.functions[found].returns if found else None
 
+    def digest(self) -> str:
+        """A fingerprint of what checks depend on: every chain and every known return value."""
+        import hashlib
+
+        parts = [repr((name, chain)) for name, chain in sorted(self.chains().items())]
+        parts += [
+            repr((name, f.returns))
+            for name, f in sorted(self.functions.items())
+            if f.returns is not None
+        ]
+        return hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest()
+
     # --- effects ---------------------------------------------------------------------------
     def chain(self, site: CallSite) -> Chain | None:
         """How calling ``site`` from async code reaches sync ORM work, or None."""

@@ -338,6 +338,22 @@ SYNC_ONLY: list[Fact] = [
         None,
         note="row locks need transaction.atomic(), which has no async form",
     ),
+    *[
+        Fact(
+            n,
+            Kind.SYNC_ONLY,
+            "DJA808",
+            None,
+            module=m,
+            note="test-data factories save rows synchronously",
+        )
+        for m, n in (
+            ("model_bakery.baker", "make"),
+            ("model_bakery.baker", "make_recipe"),
+            ("model_mommy.mommy", "make"),
+            ("factory.django", "DjangoModelFactory"),
+        )
+    ],
 ]
 
 ALL_FACTS: list[Fact] = [

@@ -17,6 +17,11 @@ class Finding:
     path: str = ""
     fix: Any = field(default=None, compare=False, repr=False)
     node: Any = field(default=None, compare=False, repr=False)
+    fixable: bool = field(default=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.fix is not None:
+            object.__setattr__(self, "fixable", True)
 
     @property
     def text(self) -> str:
@@ -30,5 +35,5 @@ class Finding:
             "col": self.col + 1,
             "code": self.code,
             "message": self.message,
-            "fixable": self.fix is not None,
+            "fixable": self.fixable,
         }

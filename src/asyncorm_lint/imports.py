@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import libcst as cst
-
-from .expressions import dotted_name
+import ast
 
 
 def resolve_relative(module: str, is_package: bool, level: int, target: str) -> str:
@@ -28,28 +26,23 @@ class ImportTable:
         self.is_package = is_package
         self.names: dict[str, str] = {}
 
-    def add(self, node: cst.Import | cst.ImportFrom) -> None:
-        if isinstance(node, cst.Import):
+    def add(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
             for alias in node.names:
-                full = dotted_name(alias.name) or ""
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    self.names[alias.asname.name.value] = full
+                if alias.asname:
+                    self.names[alias.asname] = alias.name
                 else:
-                    head = full.split(".")[0]
+                    head = alias.name.split(".")[0]
                     self.names[head] = head
             return
-        level = len(node.relative)
-        source = dotted_name(node.module) if node.module is not None else ""
-        if level:
-            source = resolve_relative(self.module, self.is_package, level, source or "")
-        if isinstance(node.names, cst.ImportStar):
-            return
+        source = node.module or ""
+        if node.level:
+            source = resolve_relative(self.module, self.is_package, node.level, source)
         for alias in node.names:
-            name = dotted_name(alias.name) or ""
-            local = name
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
-            self.names[local] = f"{source}.{name}" if source else name
+            if alias.name == "*":
+                continue
+            local = alias.asname or alias.name
+            self.names[local] = f"{source}.{alias.name}" if source else alias.name
 
     def qualify(self, dotted: str | None) -> str | None:
         """``"auth.login"`` -> ``"django.contrib.auth.login"`` when ``auth`` was imported."""

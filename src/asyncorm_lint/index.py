@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import libcst as cst
-
 from .builtin_models import BUILTIN_SOURCES, DEFAULT_USER_MODEL
 from .imports import is_models_module
-from .summary import USER_MODEL, ClassSummary, FieldSummary, ModuleSummary, summarize_module
+from .summary import USER_MODEL, ClassSummary, FieldSummary, ModuleSummary, summarize_source
 
 MODEL_BASES = {"django.db.models.Model", "django.db.models.base.Model"}
 MANAGER_BASES = {
@@ -55,9 +53,7 @@ class Relation:
 
 @lru_cache(maxsize=1)
 def builtin_summaries() -> tuple[ModuleSummary, ...]:
-    return tuple(
-        summarize_module(cst.parse_module(src), mod)[0] for mod, src in BUILTIN_SOURCES.items()
-    )
+    return tuple(summarize_source(src, mod)[0] for mod, src in BUILTIN_SOURCES.items())
 
 
 class ModelIndex:
@@ -72,6 +68,38 @@ class ModelIndex:
         self.user_model = user_model or DEFAULT_USER_MODEL
         self._kinds: dict[str, str] = {}
         self._relations: dict[str, dict[str, Relation]] | None = None
+
+    def digest(self) -> str:
+        """A stable fingerprint of everything the index was built from (for cache keys)."""
+        import hashlib
+
+        parts = [self.user_model or ""]
+        for name in sorted(self.modules):
+            summary = self.modules[name]
+            parts.append(name)
+            parts.append(repr(sorted(summary.imports.items())))
+            parts.append(repr(sorted(summary.aliases.items())))
+            parts.append(repr(sorted(summary.callables.items())))
+            for cls_name in sorted(summary.classes):
+                cls = summary.classes[cls_name]
+                parts.append(
+                    repr(
+                        (
+                            cls.qualname,
+                            cls.bases,
+                            sorted((k, repr(v)) for k, v in cls.fields.items()),
+                            sorted(cls.managers.items(), key=str),
+                            sorted(cls.methods),
+                            sorted(cls.async_methods),
+                            sorted(cls.properties),
+                            sorted(cls.builder_methods),
+                            cls.abstract,
+                            cls.proxy,
+                            cls.form_model,
+                        )
+                    )
+                )
+        return hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest()
 
     def add(self, summary: ModuleSummary) -> None:
         self.modules[summary.module] = summary

@@ -95,16 +95,37 @@ class Inferrer:
             found = self.ctx.frame.lookup(dotted)
             if found is not MISSING:
                 return found  # type: ignore[return-value]
+        if dotted is not None:
+            head = dotted.split(".", 1)[0]
+            if self.ctx.imports.source_of(head) and self.ctx.frame.lookup(head) is MISSING:
+                module_attribute = self._module_attribute(dotted)
+                if module_attribute is not None:
+                    return module_attribute
         if isinstance(owner, cst.Name) and owner.value in ("self", "cls"):
             frame_cls = self.ctx.frame.cls
             if frame_cls is not None and attr in frame_cls.attrs:
                 return frame_cls.attrs[attr]
             if attr == "request":
                 return Value(V.REQUEST)
+            if attr == "scope":
+                return Value(V.SCOPE)
         base = self.infer(owner)
         if base is None:
             return self._unknown_owner_attribute(owner, attr)
         return self.attribute_of(base, attr)
+
+    def _module_attribute(self, dotted: str | None) -> Value | None:
+        """``m.Article`` where ``m`` is an imported module: the model it names."""
+        qualified = self.ctx.imports.qualify(dotted)
+        if qualified is None:
+            return None
+        key = self.ctx.index.resolve(qualified)
+        kind = self.ctx.index.kind(key)
+        if kind == "model":
+            return Value(V.MODEL_CLASS, key)
+        if kind == "modelform":
+            return Value(V.MODEL_FORM_CLASS, key)
+        return None
 
     def _unknown_owner_attribute(self, owner: cst.BaseExpression, attr: str) -> Value | None:
         if attr == "objects" and isinstance(owner, cst.Name | cst.Attribute):
@@ -183,6 +204,11 @@ class Inferrer:
             return Value(V.INSTANCE, self.ctx.index.user_model)
         elif name == "get_user_model":
             return Value(V.MODEL_CLASS, self.ctx.index.user_model)
+        elif name == "get_model" and len(node.args) >= 2:
+            app, model = (node.args[0].value, node.args[1].value)
+            if isinstance(app, cst.SimpleString) and isinstance(model, cst.SimpleString):
+                ref = f"{app.evaluated_value}.{model.evaluated_value}"
+                return Value(V.MODEL_CLASS, self.ctx.index.model_for_ref(ref) or ref)
         elif name == "partial":
             return first if first is not None and first.kind is V.CALLABLE else None
         elif name == "getattr" and first is not None and len(node.args) >= 2:
@@ -268,6 +294,10 @@ class Inferrer:
                 return result
         if isinstance(callable_node, cst.Lambda):
             return self.infer(callable_node.body)
+        if isinstance(callable_node, cst.Name | cst.Attribute):
+            function = self.infer(callable_node)
+            if function is not None and function.kind is V.CALLABLE and function.model:
+                return self.ctx.returned_by(function.model)
         if isinstance(callable_node, cst.Call):  # misuse (DJA602), but the value flows on
             return self.infer(callable_node)
         return None
@@ -330,6 +360,11 @@ class Inferrer:
             if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
                 position = int(index.value.value)
                 return base.items[position] if position < len(base.items) else None
+            return None
+        if base.kind is V.SCOPE and len(node.slice) == 1:
+            key = node.slice[0].slice
+            if isinstance(key, cst.Index) and isinstance(key.value, cst.SimpleString):
+                return Value(V.SESSION) if key.value.evaluated_value == "session" else None
             return None
         if base.kind is V.QUERYSET and len(node.slice) == 1:
             part = node.slice[0].slice

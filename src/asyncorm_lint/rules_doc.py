@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from .django_api import ALL_FACTS
-from .rules import all_docs
+from .rules import RuleDoc, all_docs
 
 HEADER = """\
 # Rule reference
@@ -24,6 +24,14 @@ no async form, the fix is `await sync_to_async(...)` instead.
 
 def anchor(code: str) -> str:
     return code.lower()
+
+
+def _autofix(doc: RuleDoc) -> str:
+    if doc.autofix and doc.manual:
+        return f"yes, `asyncorm-lint fix` rewrites it, except: {doc.manual}."
+    if doc.autofix:
+        return "yes, `asyncorm-lint fix` rewrites it."
+    return f"no: {doc.manual}."
 
 
 def render() -> str:
@@ -44,7 +52,7 @@ def render() -> str:
             "",
             f"**{doc.title}.** {doc.why}",
             "",
-            f"Autofix: {'yes, `asyncorm-lint fix`' if doc.autofix else 'no (reported only)'}.",
+            "Autofix: " + _autofix(doc),
             "",
             "Before:",
             "",

@@ -1,17 +1,18 @@
 """Module summaries: imports, classes (models, managers, querysets, model forms) and their fields.
 
-A summary is small, picklable data computed from one parsed module without looking
-at any other file; :mod:`asyncorm_lint.index` joins summaries into a project view.
+A summary is small, picklable data computed from one module without looking at any
+other file; :mod:`asyncorm_lint.index` joins summaries into a project view. The
+structure (imports, classes, fields, aliases) is read with Python's ``ast``, which is
+several times faster than libcst and is all this needs; function bodies are read by the
+libcst walker (:mod:`asyncorm_lint.walker`), which fills ``functions``.
 """
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
-import libcst as cst
-
 from .django_api import QUERYSET_BUILDERS
-from .expressions import dotted_name, last_name
 from .imports import ImportTable
 from .values import Value
 
@@ -113,223 +114,231 @@ class ModuleSummary:
     callables: dict[str, str] = field(default_factory=dict)
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
     has_async: bool = False
+    user_model: str | None = None  # a settings module's AUTH_USER_MODEL
 
 
-def summarize_module(
-    module: cst.Module, name: str = "", path: str = "", is_package: bool = False
+def summarize_source(
+    source: str | ast.Module, name: str = "", path: str = "", is_package: bool = False
 ) -> tuple[ModuleSummary, ImportTable]:
-    """Summarize top-level imports and classes of ``module`` (function bodies are not read)."""
+    """Summarize the structure of a module; raises SyntaxError when it does not parse."""
+    tree = source if isinstance(source, ast.Module) else ast.parse(source)
     imports = ImportTable(name, is_package)
+    for node in ast.walk(tree):  # imports anywhere, as one module-wide table
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            imports.add(node)
     summary = ModuleSummary(module=name, path=path)
-    for stmt in _top_level(module.body):
-        if isinstance(stmt, cst.ClassDef):
+    for stmt in _top_level(tree.body):
+        if isinstance(stmt, ast.ClassDef):
             cls = _summarize_class(stmt, name, imports)
             summary.classes[cls.name] = cls
-        elif isinstance(stmt, cst.FunctionDef):
-            summary.toplevel_functions.add(stmt.name.value)
-        elif isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if isinstance(small, cst.Import | cst.ImportFrom):
-                    imports.add(small)
-                elif isinstance(small, cst.Assign) and len(small.targets) == 1:
-                    target = small.targets[0].target
-                    if isinstance(target, cst.Name):
-                        alias = _alias_of(small.value, imports)
-                        if alias:
-                            summary.aliases[target.value] = alias
-                        function = _callable_of(small.value, imports, name)
-                        if function:
-                            summary.callables[target.value] = function
+        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            summary.toplevel_functions.add(stmt.name)
+        elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+            if isinstance(target, ast.Name):
+                if target.id == "AUTH_USER_MODEL":
+                    summary.user_model = _string(stmt.value)
+                alias = _alias_of(stmt.value, imports)
+                if alias:
+                    summary.aliases[target.id] = alias
+                function = _callable_of(stmt.value, imports, name)
+                if function:
+                    summary.callables[target.id] = function
     summary.imports = dict(imports.names)
     return summary, imports
 
 
-def _top_level(body: object) -> list[cst.CSTNode]:
+def dotted(node: ast.AST | None) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _last(node: ast.AST) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
+def _top_level(body: list[ast.stmt]) -> list[ast.stmt]:
     """Top-level statements, looking inside ``if``/``try`` blocks (TYPE_CHECKING, fallbacks)."""
-    out: list[cst.CSTNode] = []
-    for stmt in body:  # type: ignore[attr-defined]
-        if isinstance(stmt, cst.If | cst.Try):
-            blocks = [stmt.body]
-            if isinstance(stmt, cst.Try):
-                blocks += [h.body for h in stmt.handlers]
-            elif stmt.orelse is not None:
-                blocks.append(stmt.orelse.body)  # type: ignore[union-attr]
-            for block in blocks:
-                out.extend(_top_level(getattr(block, "body", [])))
+    out: list[ast.stmt] = []
+    for stmt in body:
+        if isinstance(stmt, ast.If):
+            out.extend(_top_level(stmt.body) + _top_level(stmt.orelse))
+        elif isinstance(stmt, ast.Try | ast.TryStar):
+            out.extend(_top_level(stmt.body))
+            for handler in stmt.handlers:
+                out.extend(_top_level(handler.body))
+            out.extend(_top_level(stmt.orelse) + _top_level(stmt.finalbody))
         else:
             out.append(stmt)
     return out
 
 
-def _alias_of(value: cst.BaseExpression, imports: ImportTable) -> str | None:
-    if isinstance(value, cst.Call):
-        qualified = imports.qualify(dotted_name(value.func)) or dotted_name(value.func)
-        if qualified and qualified.endswith("get_user_model"):
+def _alias_of(value: ast.expr, imports: ImportTable) -> str | None:
+    if isinstance(value, ast.Call):
+        function = dotted(value.func) or ""
+        qualified = imports.qualify(function) or function
+        if qualified.endswith("get_user_model"):
             return USER_MODEL
-        if qualified and qualified.endswith("get_model") and len(value.args) >= 2:
-            app, model = (_string(a.value) for a in value.args[:2])
+        if qualified.endswith("get_model") and len(value.args) >= 2:
+            app, model = (_string(a) for a in value.args[:2])
             if app and model:
                 return f"{app}.{model}"
     return None
 
 
-def _callable_of(value: cst.BaseExpression, imports: ImportTable, module: str) -> str | None:
+def _callable_of(value: ast.expr, imports: ImportTable, module: str) -> str | None:
     """``f = helper`` / ``f = functools.partial(helper, ...)`` -> the reference of ``helper``."""
-    if isinstance(value, cst.Call) and last_name(value.func) == "partial" and value.args:
-        value = value.args[0].value
-    dotted = dotted_name(value)
-    if dotted is None or not dotted.split(".")[-1][:1].islower():
+    if isinstance(value, ast.Call) and _last(value.func) == "partial" and value.args:
+        value = value.args[0]
+    name = dotted(value)
+    if name is None or not name.split(".")[-1][:1].islower():
         return None
-    return imports.qualify(dotted) or (f"{module}.{dotted}" if module else dotted)
+    return imports.qualify(name) or (f"{module}.{name}" if module else name)
 
 
-def _string(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.SimpleString):
-        return node.evaluated_value if isinstance(node.evaluated_value, str) else None
+def _string(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
     return None
 
 
-def reference(node: cst.BaseExpression, imports: ImportTable, module: str) -> str | None:
+def reference(node: ast.expr, imports: ImportTable, module: str) -> str | None:
     """A class reference: a qualified dotted name, an ``"app.Model"`` string or AUTH_USER_MODEL."""
     text = _string(node)
     if text is not None:
         return text
-    dotted = dotted_name(node)
-    if dotted is None:
+    name = dotted(node)
+    if name is None:
         return None
-    if dotted.endswith("AUTH_USER_MODEL"):
+    if name.endswith("AUTH_USER_MODEL"):
         return USER_MODEL
-    qualified = imports.qualify(dotted)
+    qualified = imports.qualify(name)
     if qualified:
         return qualified
-    return f"{module}.{dotted}" if module else dotted
+    return f"{module}.{name}" if module else name
 
 
-def _summarize_class(node: cst.ClassDef, module: str, imports: ImportTable) -> ClassSummary:
-    qual = f"{module}.{node.name.value}" if module else node.name.value
-    cls = ClassSummary(node.name.value, qual)
-    for arg in node.bases:
-        ref = _base_reference(arg.value, imports, module)
-        if ref:
-            cls.bases.append(ref)
-    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else []
-    for stmt in body:
-        if isinstance(stmt, cst.FunctionDef):
+def _summarize_class(node: ast.ClassDef, module: str, imports: ImportTable) -> ClassSummary:
+    cls = ClassSummary(node.name, f"{module}.{node.name}" if module else node.name)
+    for base in node.bases:
+        cls.bases.extend(_base_references(base, imports, module))
+    for stmt in node.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             _summarize_method(cls, stmt)
-        elif isinstance(stmt, cst.ClassDef) and stmt.name.value == "Meta":
+        elif isinstance(stmt, ast.ClassDef) and stmt.name == "Meta":
             _summarize_meta(cls, stmt, imports, module)
-        elif isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                    target = small.targets[0].target
-                    if isinstance(target, cst.Name):
-                        _summarize_attribute(cls, target.value, small.value, imports, module)
-                elif (
-                    isinstance(small, cst.AnnAssign)
-                    and small.value is not None
-                    and isinstance(small.target, cst.Name)
-                ):
-                    _summarize_attribute(cls, small.target.value, small.value, imports, module)
+        elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            if isinstance(stmt.targets[0], ast.Name):
+                _summarize_attribute(cls, stmt.targets[0].id, stmt.value, imports, module)
+        elif (
+            isinstance(stmt, ast.AnnAssign)
+            and stmt.value is not None
+            and isinstance(stmt.target, ast.Name)
+        ):
+            _summarize_attribute(cls, stmt.target.id, stmt.value, imports, module)
     return cls
 
 
-def _base_reference(node: cst.BaseExpression, imports: ImportTable, module: str) -> str | None:
-    # ``BaseManager.from_queryset(QS)`` as a base: a manager built from a queryset class.
-    if isinstance(node, cst.Call) and last_name(node.func) == "from_queryset":
-        return "django.db.models.Manager"
-    return reference(node, imports, module)
+def _base_references(node: ast.expr, imports: ImportTable, module: str) -> list[str]:
+    # ``Manager.from_queryset(QS)`` as a base: a manager that also has QS's methods.
+    if isinstance(node, ast.Call) and _last(node.func) == "from_queryset":
+        refs = ["django.db.models.Manager"]
+        if node.args:
+            refs += [r for r in [reference(node.args[0], imports, module)] if r]
+        return refs
+    ref = reference(node, imports, module)
+    return [ref] if ref else []
 
 
-def _summarize_method(cls: ClassSummary, node: cst.FunctionDef) -> None:
-    name = node.name.value
-    (cls.async_methods if node.asynchronous else cls.methods).add(name)
-    for deco in node.decorators:
-        deco_name = last_name(deco.decorator)
-        if deco_name in ("property", "cached_property"):
-            cls.properties.add(name)
-    if not node.asynchronous and _returns_queryset(node, cls):
-        cls.builder_methods.add(name)
+def _summarize_method(cls: ClassSummary, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    asynchronous = isinstance(node, ast.AsyncFunctionDef)
+    (cls.async_methods if asynchronous else cls.methods).add(node.name)
+    if any(_last(d) in ("property", "cached_property") for d in node.decorator_list):
+        cls.properties.add(node.name)
+    if not asynchronous and _returns_queryset(node, cls):
+        cls.builder_methods.add(node.name)
 
 
-def _returns_queryset(node: cst.FunctionDef, cls: ClassSummary) -> bool:
+def _returns_queryset(node: ast.FunctionDef, cls: ClassSummary) -> bool:
     """True when every ``return`` in the method returns a queryset built from ``self``."""
-    returns = [s for s in _statements(node.body) if isinstance(s, cst.Return)]
+    returns = [n for n in _own_nodes(node) if isinstance(n, ast.Return)]
     return bool(returns) and all(
         r.value is not None and _is_self_queryset(r.value, cls) for r in returns
     )
 
 
-def _statements(block: cst.CSTNode) -> list[cst.CSTNode]:
-    """Small statements of a suite, looking into nested compound statements."""
-    out: list[cst.CSTNode] = []
-    body = getattr(block, "body", ())
-    for stmt in body if isinstance(body, tuple | list) else ():
-        if isinstance(stmt, cst.SimpleStatementLine):
-            out.extend(stmt.body)
-        elif isinstance(stmt, cst.BaseCompoundStatement) and not isinstance(
-            stmt, cst.FunctionDef | cst.ClassDef
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _own_nodes(node: ast.AST) -> list[ast.AST]:
+    """Nodes of a function body, not descending into nested functions or classes."""
+    out: list[ast.AST] = []
+    todo = list(ast.iter_child_nodes(node))
+    while todo:
+        child = todo.pop()
+        out.append(child)
+        if not isinstance(
+            child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
         ):
-            blocks = [c.body for c in stmt.cases] if isinstance(stmt, cst.Match) else [stmt.body]
-            for block in blocks:
-                out.extend(_statements(block))
-            for extra in (getattr(stmt, "orelse", None), getattr(stmt, "finalbody", None)):
-                if isinstance(extra, cst.If):
-                    out.extend(_statements(cst.IndentedBlock(body=[extra])))
-                elif extra is not None:
-                    out.extend(_statements(extra.body))
-            for handler in getattr(stmt, "handlers", ()):
-                out.extend(_statements(handler.body))
+            todo.extend(ast.iter_child_nodes(child))
     return out
 
 
-def _is_self_queryset(expr: cst.BaseExpression, cls: ClassSummary) -> bool:
-    while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
-        method = expr.func.attr.value
+def _is_self_queryset(expr: ast.expr, cls: ClassSummary) -> bool:
+    while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+        method = expr.func.attr
         if method not in QUERYSET_BUILDERS and method not in cls.methods:
             return False
         expr = expr.func.value
-        if isinstance(expr, cst.Name) and expr.value == "self":
+        if isinstance(expr, ast.Name) and expr.id == "self":
             return True
-        if isinstance(expr, cst.Call) and dotted_name(expr.func) == "super":
+        if isinstance(expr, ast.Call) and dotted(expr.func) == "super":
             return True
     return False
 
 
 def _summarize_meta(
-    cls: ClassSummary, meta: cst.ClassDef, imports: ImportTable, module: str
+    cls: ClassSummary, meta: ast.ClassDef, imports: ImportTable, module: str
 ) -> None:
-    body = meta.body.body if isinstance(meta.body, cst.IndentedBlock) else []
-    for stmt in body:
-        if not isinstance(stmt, cst.SimpleStatementLine):
+    for stmt in meta.body:
+        if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
             continue
-        for small in stmt.body:
-            if not (
-                isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name)
-            ):
-                continue
-            key = small.targets[0].target.value
-            if key == "abstract":
-                cls.abstract = dotted_name(small.value) == "True"
-            elif key == "proxy":
-                cls.proxy = dotted_name(small.value) == "True"
-            elif key == "model":
-                cls.form_model = reference(small.value, imports, module)
+        key = stmt.targets[0].id
+        value = stmt.value
+        is_true = isinstance(value, ast.Constant) and value.value is True
+        if key == "abstract":
+            cls.abstract = is_true
+        elif key == "proxy":
+            cls.proxy = is_true
+        elif key == "model":
+            cls.form_model = reference(value, imports, module)
 
 
 def _summarize_attribute(
-    cls: ClassSummary, name: str, value: cst.BaseExpression, imports: ImportTable, module: str
+    cls: ClassSummary, name: str, value: ast.expr, imports: ImportTable, module: str
 ) -> None:
-    if not isinstance(value, cst.Call):
+    if not isinstance(value, ast.Call):
         return
-    func = last_name(value.func) or ""
+    func = _last(value.func)
     # Managers: ``ArticleManager()``, ``models.Manager()``, ``QS.as_manager()``,
     # ``Manager.from_queryset(QS)()``.
-    if func == "as_manager" and isinstance(value.func, cst.Attribute):
+    if func == "as_manager" and isinstance(value.func, ast.Attribute):
         cls.managers[name] = reference(value.func.value, imports, module)
         return
-    if isinstance(value.func, cst.Call) and last_name(value.func.func) == "from_queryset":
+    if isinstance(value.func, ast.Call) and _last(value.func.func) == "from_queryset":
         args = value.func.args
-        cls.managers[name] = reference(args[0].value, imports, module) if args else None
+        cls.managers[name] = reference(args[0], imports, module) if args else None
         return
     if func.endswith("Manager") and not value.args:
         cls.managers[name] = reference(value.func, imports, module)
@@ -338,19 +347,21 @@ def _summarize_attribute(
         if func.endswith(suffix):
             target = _relation_target(value, kind, imports, module)
             related = None
-            for arg in value.args:
-                if arg.keyword is not None and arg.keyword.value == "related_name":
-                    related = _string(arg.value)
+            for keyword in value.keywords:
+                if keyword.arg == "related_name":
+                    related = _string(keyword.value)
             cls.fields[name] = FieldSummary(name, kind, target, related)
             return
     if func.endswith("Field"):
         cls.fields[name] = FieldSummary(name, "field")
 
 
-def _relation_target(call: cst.Call, kind: str, imports: ImportTable, module: str) -> str | None:
+def _relation_target(call: ast.Call, kind: str, imports: ImportTable, module: str) -> str | None:
     if kind == "gfk":
         return None
-    for arg in call.args:
-        if arg.keyword is None or arg.keyword.value == "to":
-            return reference(arg.value, imports, module)
+    if call.args:
+        return reference(call.args[0], imports, module)
+    for keyword in call.keywords:
+        if keyword.arg == "to":
+            return reference(keyword.value, imports, module)
     return None

@@ -22,6 +22,7 @@ class V(Enum):
     TUPLE = "tuple"
     CONNECTION = "connection"
     CALLABLE = "callable"  # ``model`` holds the function reference
+    SCOPE = "ASGI scope"  # Channels consumers: self.scope["session"] is a lazy session
 
 
 ALL = None  # select_related() with no arguments: every non-null forward relation

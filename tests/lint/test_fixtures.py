@@ -57,7 +57,7 @@ def test_engine_matches_markers(path: Path):
 @pytest.mark.parametrize("path", FILES, ids=IDS)
 def test_cli_matches_markers(path: Path, capsys: pytest.CaptureFixture[str]):
     want = {(e.line, e.code) for e in expected(path)}
-    status = main(["check", "--format", "json", *_cli_args(path), str(path)])
+    status = main(["check", "--single-file", "--format", "json", *_cli_args(path), str(path)])
     report = json.loads(capsys.readouterr().out)
     got = {(f["line"], f["code"]) for f in report["findings"]}
     assert got == want
@@ -75,7 +75,16 @@ def test_flake8_matches_markers(tmp_path: Path):
         by_args.setdefault(flake8_args, []).append(path)
     for args, paths in by_args.items():
         result = subprocess.run(
-            [sys.executable, "-m", "flake8", "--isolated", "--select=DJA", *args, *map(str, paths)],
+            [
+                sys.executable,
+                "-m",
+                "flake8",
+                "--isolated",
+                "--select=DJA",
+                "--dja-single-file",
+                *args,
+                *map(str, paths),
+            ],
             capture_output=True,
             text=True,
             check=False,

@@ -17,7 +17,7 @@ from ..django_api import (
     Fact,
 )
 from ..expressions import describe, dotted_name
-from ..fixes import AwaitFunction, AwaitMethod
+from ..fixes import AwaitFunction
 from ..scope import MISSING
 from ..values import V, Value
 from .base import Rule, RuleDoc, register
@@ -50,6 +50,8 @@ class AuthAndSession(Rule):
             "FastAPI...) or in DRF/adrf views (they authenticate before the handler).",
             "if request.user.is_authenticated: ...",
             "user = await request.auser()\nif user.is_authenticated: ...",
+            manual="request.user may be read several times: resolve it once with "
+            "await request.auser()",
         ),
         "DJA502": RuleDoc(
             "Sync auth function in async code",
@@ -81,8 +83,11 @@ class AuthAndSession(Rule):
             "Session access in async code",
             "The session is loaded on first use (a query with the default database backend). "
             "Django 5.1 added aget/aset/apop/ahas_key/aflush/acycle_key...",
-            'cart = request.session["cart"]',
+            'cart = request.session.get("cart")',
             'cart = await request.session.aget("cart")',
+            autofix=True,
+            manual="request.session[key] forms are left to you: reads become aget(key), "
+            "writes aset(key, value), deletions apop(key)",
         ),
     }
 
@@ -144,14 +149,7 @@ class AuthAndSession(Rule):
             fact = SESSION[method]
         else:
             return
-        rewrite = AwaitMethod(node, str(fact.replacement)) if fact.available(self.version) else None
-        self.error(
-            fact.code,
-            node,
-            rewrite,
-            what=f"{describe(func)}()",
-            fix=self.method_fix(func.value, fact, node),
-        )
+        self.report_method_call(node, func, fact)
 
     def _getattr_user(self, node: cst.Call) -> None:
         """``getattr(request, "user", None)``: the same lazy user as ``request.user``."""

@@ -9,6 +9,7 @@ import libcst as cst
 
 from ..django_api import SYNC_TO_ASYNC, Fact
 from ..expressions import describe
+from ..fixes import AwaitMethod
 
 if TYPE_CHECKING:
     from ..walker import ModuleContext
@@ -24,6 +25,7 @@ class RuleDoc(NamedTuple):
     before: str
     after: str
     autofix: bool = False
+    manual: str = ""  # why ``asyncorm-lint fix`` leaves it to you (when autofix is False)
 
 
 def _declaring(code: str) -> type[Rule]:
@@ -85,6 +87,21 @@ class Rule:
         if fact.available(self.version):
             return f"await {recv}.{fact.replacement}({args})"
         return SYNC_TO_ASYNC.format(callable=f"{recv}.{fact.name}", args=args)
+
+    def report_method_call(
+        self, node: cst.Call, func: cst.Attribute, fact: Fact, rewritable: bool = True
+    ) -> None:
+        """A sync method with an a-twin: the message, and the rewrite when the twin exists."""
+        rewrite = None
+        if rewritable and fact.available(self.version):
+            rewrite = AwaitMethod(node, str(fact.replacement))
+        self.error(
+            fact.code,
+            node,
+            rewrite,
+            what=f"{describe(func)}()",
+            fix=self.method_fix(func.value, fact, node),
+        )
 
     def function_fix(self, func: cst.BaseExpression, fact: Fact, call: cst.Call) -> str:
         """``await aauthenticate(...)`` keeping the caller's spelling (``auth.alogin``)."""

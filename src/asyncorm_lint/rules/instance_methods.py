@@ -5,8 +5,6 @@ from __future__ import annotations
 import libcst as cst
 
 from ..django_api import MODEL_METHODS, RELATED_MANAGER_METHODS
-from ..expressions import describe
-from ..fixes import AwaitMethod
 from ..values import V
 from .base import Rule, RuleDoc, register
 
@@ -73,11 +71,4 @@ class InstanceMethodCalls(Rule):
             fact = RELATED[method]
         else:
             return
-        rewrite = AwaitMethod(node, str(fact.replacement)) if fact.available(self.version) else None
-        self.error(
-            fact.code,
-            node,
-            rewrite,
-            what=f"{describe(func)}()",
-            fix=self.method_fix(func.value, fact, node),
-        )
+        self.report_method_call(node, func, fact)

@@ -85,6 +85,7 @@ class QuerysetEvaluation(Rule):
             "is not the same thing (no cache), so it is not rewritten automatically.",
             "n = len(qs)",
             "n = await qs.acount()",
+            manual="len() fetches and caches the rows; acount() runs COUNT(*) and caches nothing",
         ),
         "DJA204": RuleDoc(
             "Truth test of a QuerySet",
@@ -92,6 +93,7 @@ class QuerysetEvaluation(Rule):
             "query and does not fill the cache, so the rewrite is left to you.",
             "if qs: ...",
             "if await qs.aexists(): ...",
+            manual="a truth test fills the result cache; aexists() does not",
         ),
         "DJA205": RuleDoc(
             "Indexing a QuerySet or a stepped slice",
@@ -100,18 +102,21 @@ class QuerysetEvaluation(Rule):
             "(qs[10:20]) stay lazy and are not reported.",
             "top = qs[0]",
             "top = await qs.afirst()",
+            manual="afirst() orders by pk when the queryset is unordered; qs[0] does not",
         ),
         "DJA206": RuleDoc(
             "Membership test on a QuerySet",
             "x in qs evaluates the whole queryset; acontains() (Django 4.1+) asks the database.",
             "if article in qs: ...",
             "if await qs.acontains(article): ...",
+            manual="acontains() asks the database; `in` evaluates and caches the queryset",
         ),
         "DJA207": RuleDoc(
             "Unpacking a QuerySet",
             "Tuple unpacking and star-expansion iterate the queryset synchronously.",
             "first, second = Article.objects.all()[:2]",
             "first, second = [a async for a in Article.objects.all()[:2]]",
+            manual="unpacking needs the rows in a list first: choose where to materialize them",
         ),
         "DJA208": RuleDoc(
             "Lazy QuerySet handed to a sync consumer",
@@ -121,12 +126,14 @@ class QuerysetEvaluation(Rule):
             'return render(request, "list.html", {"articles": Article.objects.all()})',
             "articles = [a async for a in Article.objects.all()]\n"
             'return render(request, "list.html", {"articles": articles})',
+            manual="the template needs the rows: build a list before rendering",
         ),
         "DJA209": RuleDoc(
             "repr()/str()/print()/f-string of a QuerySet",
             "QuerySet.__repr__ fetches the first rows.",
             "print(qs)",
             "print([a async for a in qs[:20]])",
+            manual="choose what to print: a slice of the rows, or the query",
         ),
     }
 

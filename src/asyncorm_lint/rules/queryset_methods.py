@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..django_api import PREFETCH_FUNCTIONS, QUERYSET_METHODS, SHORTCUTS, USER_MANAGER_METHODS
-from ..fixes import AwaitFunction, AwaitMethod
+from ..fixes import AwaitFunction
 from ..values import V
 from .base import Rule, RuleDoc, register
 
@@ -75,14 +75,8 @@ class QuerysetMethodCalls(Rule):
             return  # DJA304
         if method in CACHED_ON_PREFETCH and "" in receiver.prefetched:
             return  # answered from the prefetch cache
-        rewrite = AwaitMethod(node, str(fact.replacement)) if fact.available(self.version) else None
-        self.error(
-            "DJA101",
-            node,
-            rewrite,
-            what=_describe_call(func),
-            fix=self.method_fix(func.value, fact, node),
-        )
+        # ``it = qs.iterator()`` has no awaitable twin (aiterator() is an async generator).
+        self.report_method_call(node, func, fact, rewritable=method != "iterator")
 
     def _function_call(self, node: cst.Call, func: cst.BaseExpression) -> None:
         qualified = self.ctx.qualify(func) or ""
@@ -98,9 +92,3 @@ class QuerysetMethodCalls(Rule):
         self.error(
             fact.code, node, rewrite, what=f"{name}()", fix=self.function_fix(func, fact, node)
         )
-
-
-def _describe_call(func: cst.Attribute) -> str:
-    from ..expressions import describe
-
-    return f"{describe(func)}()"

@@ -35,6 +35,7 @@ class LazyAttributeAccess(Rule):
             "book = await Book.objects.aget(pk=pk)\nname = book.author.name",
             'book = await Book.objects.select_related("author").aget(pk=pk)\n'
             "name = book.author.name",
+            manual="where to add select_related() depends on the query that fetched the instance",
         ),
         "DJA402": RuleDoc(
             "Lazy reverse one-to-one access",
@@ -43,12 +44,14 @@ class LazyAttributeAccess(Rule):
             "user = await User.objects.aget(pk=pk)\nbio = user.profile.bio",
             'user = await User.objects.select_related("profile").aget(pk=pk)\n'
             "bio = user.profile.bio",
+            manual="where to add select_related() depends on the query that fetched the instance",
         ),
         "DJA403": RuleDoc(
             "Deferred field access",
             "A field left out by only() or named in defer() is loaded by a query on first read.",
             'book = await Book.objects.only("title").aget(pk=pk)\ntext = book.body',
             'book = await Book.objects.only("title", "body").aget(pk=pk)\ntext = book.body',
+            manual="choose which fields the query should load",
         ),
     }
 

@@ -44,6 +44,7 @@ class SyncHelperCalls(Rule):
             "self.author.name...) queries on the event loop when read from async code.",
             "total = order.item_count  # @property: return self.items.count()",
             "total = await sync_to_async(lambda: order.item_count)()",
+            manual="a property cannot be awaited: read it inside a sync function",
         ),
     }
     sync_frames = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..django_api import SYNC_ONLY
-from ..expressions import describe
+from ..expressions import describe, last_name
 from ..values import V
 from .base import Rule, RuleDoc, register
 
@@ -18,6 +18,9 @@ VALIDATION = {"full_clean", "validate_unique", "validate_constraints"}
 CONTENT_TYPE = "django.contrib.contenttypes.models.ContentType"
 CONTENT_TYPE_LOOKUPS = {"get_for_model", "get_for_models", "get_for_id"}
 WRAP = "await sync_to_async(fn)() around a sync function"
+FACTORY_FUNCTIONS = {
+    f"{f.module}.{f.name}" for f in SYNC_ONLY if f.code == "DJA808" and f.name[0].islower()
+}
 
 
 @register
@@ -32,6 +35,7 @@ class SyncOnlyApis(Rule):
         "DJA805": '{what} in async function "{func}" runs validation queries: {fix}',
         "DJA806": '{what} in async function "{func}" may query the database: {fix}',
         "DJA807": '{what} in async function "{func}": {fix}',
+        "DJA808": '{what} in async function "{func}" saves rows synchronously: use "{fix}"',
     }
     docs = {
         "DJA801": RuleDoc(
@@ -43,12 +47,14 @@ class SyncOnlyApis(Rule):
             "async def pay(request):\n    with transaction.atomic():\n        ...",
             "@transaction.atomic\ndef _pay(): ...\n\nasync def pay(request):\n"
             "    await sync_to_async(_pay)()",
+            manual="no async form: move the block into a sync function",
         ),
         "DJA802": RuleDoc(
             "connection.cursor() in async code",
             "Raw cursors are sync-only.",
             'with connection.cursor() as c:\n    c.execute("...")',
             "await sync_to_async(run_raw_sql)()",
+            manual="no async form: move the block into a sync function",
         ),
         "DJA803": RuleDoc(
             "Paginator over a QuerySet in async code",
@@ -56,30 +62,45 @@ class SyncOnlyApis(Rule):
             "(AsyncPaginator arrives only in Django 6.0).",
             "page = Paginator(qs, 25).get_page(n)",
             "page = await sync_to_async(Paginator(qs, 25).get_page)(n)",
+            manual="no async form: move the block into a sync function",
         ),
         "DJA804": RuleDoc(
             "ModelForm validation or save in async code",
             "is_valid()/errors run uniqueness queries and save() writes.",
             "if form.is_valid():\n    form.save()",
             "if await sync_to_async(form.is_valid)():\n    await sync_to_async(form.save)()",
+            manual="no async form: move the block into a sync function",
         ),
         "DJA805": RuleDoc(
             "Model validation in async code",
             "full_clean()/validate_unique()/validate_constraints() run queries.",
             "article.full_clean()",
             "await sync_to_async(article.full_clean)()",
+            manual="no async form: move the block into a sync function",
         ),
         "DJA806": RuleDoc(
             "ContentType lookup in async code",
             "get_for_model()/get_for_id() query on a cache miss.",
             "ct = ContentType.objects.get_for_model(Article)",
             "ct = await sync_to_async(ContentType.objects.get_for_model)(Article)",
+            manual="no async form: move the block into a sync function",
         ),
         "DJA807": RuleDoc(
             "select_for_update in async code",
             "Row locks need transaction.atomic(), which has no async form.",
             "row = await Account.objects.select_for_update().aget(pk=pk)",
             "await sync_to_async(lock_and_update)(pk)",
+            manual="no async form: move the block into a sync function",
+        ),
+        "DJA808": RuleDoc(
+            "Test-data factory in async code",
+            "model_bakery's baker.make() and factory_boy's DjangoModelFactory (calling the "
+            "factory, .create(), .create_batch()) save rows with the sync ORM: in an async "
+            "test they raise SynchronousOnlyOperation. .build()/prepare() do not touch the "
+            "database and are not reported.",
+            "async def test_profile():\n    user = UserFactory()",
+            "async def test_profile():\n    user = await sync_to_async(UserFactory)()",
+            manual="the factory has no async form: wrap the call",
         ),
     }
 
@@ -99,6 +120,16 @@ class SyncOnlyApis(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         if self._atomic(node):
             self.error("DJA801", node, None, fix=NOTES["DJA801"])
+            return
+        factory = self._factory_call(node)
+        if factory:
+            self.error(
+                "DJA808",
+                node,
+                None,
+                what=f"{describe(node.func)}()",
+                fix=f"await sync_to_async({factory})(...)",
+            )
             return
         func = node.func
         if not isinstance(func, cst.Attribute):
@@ -139,6 +170,24 @@ class SyncOnlyApis(Rule):
             self.error("DJA803", node, None, what=describe(node), fix=WRAP)
         elif receiver.kind is V.MODEL_FORM and attr == "errors":
             self.error("DJA804", node, None, what=describe(node), fix=f"{NOTES['DJA804']}; {WRAP}")
+
+    def _factory_call(self, node: cst.Call) -> str | None:
+        """``baker.make(...)``, ``UserFactory(...)``, ``UserFactory.create(...)``: the callable."""
+        func = node.func
+        if self.ctx.qualify(func) in FACTORY_FUNCTIONS:
+            return describe(func)
+        target = func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("create", "create_batch"):
+            target = func.value
+        name = last_name(target) if isinstance(target, cst.Name | cst.Attribute) else None
+        if not name or not name.endswith("Factory"):
+            return None
+        origin = self.ctx.qualify(target) or ""
+        local = self.ctx.summary.classes.get(name)
+        is_model_factory = (
+            local is not None and any(b.endswith("ModelFactory") for b in local.bases)
+        ) or ("factor" in origin.rpartition(".")[0])
+        return describe(func) if is_model_factory else None
 
     def _is_connection(self, node: cst.BaseExpression) -> bool:
         if isinstance(node, cst.Subscript):

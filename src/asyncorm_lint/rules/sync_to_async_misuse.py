@@ -33,6 +33,7 @@ class SyncToAsyncMisuse(Rule):
             "books = await sync_to_async(Book.objects.filter)(author=a)\nfor b in books: ...",
             "books = await sync_to_async(lambda: list(Book.objects.filter(author=a)))()\n"
             "for b in books: ...",
+            manual="choose where the queryset should be evaluated",
         ),
         "DJA602": RuleDoc(
             "sync_to_async given a value instead of a callable",
@@ -40,6 +41,7 @@ class SyncToAsyncMisuse(Rule):
             "query before the wrapper is even called, on the event loop.",
             "book = await sync_to_async(Book.objects.get(pk=pk))()",
             "book = await sync_to_async(Book.objects.get)(pk=pk)",
+            manual="the arguments move from the inner call to the wrapper's call",
         ),
     }
 
