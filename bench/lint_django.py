@@ -15,6 +15,7 @@ Usage: python bench/lint_django.py [--jobs 2] [--repeat 3]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import statistics
 import subprocess
@@ -36,10 +37,8 @@ def run(cmd: list[str], cwd: Path) -> float:
 def parse_all(root: Path) -> float:
     start = time.perf_counter()
     for path in root.rglob("*.py"):
-        try:
+        with contextlib.suppress(Exception):
             libcst.parse_module(path.read_text("utf-8"))
-        except Exception:
-            pass
     return time.perf_counter() - start
 
 
@@ -77,8 +76,9 @@ def main() -> None:
         print(f"flake8 + DJA, warm   {w:7.1f} s   ratio {w / p:4.2f}  (bar <= 1.2)")
         pa = med(parse)
         print(f"libcst parse, 1 core {pa:7.1f} s")
-        print(f"asyncorm-lint, cold  {med(cli_cold):7.1f} s   ratio to parse {med(cli_cold) / pa:4.2f}")
-        print(f"asyncorm-lint, warm  {med(cli_warm):7.1f} s   ratio to parse {med(cli_warm) / pa:4.2f}")
+        for label, times in (("cold", cli_cold), ("warm", cli_warm)):
+            t = med(times)
+            print(f"asyncorm-lint, {label}  {t:7.1f} s   ratio to parse {t / pa:4.2f}")
 
 
 if __name__ == "__main__":
