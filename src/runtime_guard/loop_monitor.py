@@ -1,0 +1,142 @@
+"""Event-loop blocking: callbacks that hold the loop longer than ``slow_callback_ms``.
+
+The measurement is asyncio debug mode's (``slow_callback_duration``) without debug mode's
+cost: ``asyncio.Handle._run`` is timed, and a long callback is charged to the guard scope
+found in the callback's own context (a task step runs in its task's context, so that is
+the request). A watchdog thread samples the loop thread's stack while a callback overruns,
+which names the user's line that is blocking, not just the coroutine that did.
+
+Covers asyncio's own event loops (the default for uvicorn without uvloop, daphne via
+asyncio, Django's test client); uvloop runs callbacks in C and is not observed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+import time
+from asyncio import events
+from typing import Any
+
+from runtime_guard import attribution, reporting, scope
+from runtime_guard.records import LOOP_BLOCKED, Location, Record, RecordKind
+
+logger = logging.getLogger("runtime_guard")
+
+_original_run = events.Handle._run
+# thread id -> [start time, sampled location (None: not sampled yet, False: no user frame)]
+_inflight: dict[int, list[Any]] = {}
+_threshold_s = 0.1
+_watchdog: _Watchdog | None = None
+_lock = threading.Lock()
+
+
+def _timed_run(self: events.Handle) -> None:
+    """``Handle._run``, timed."""
+    tid = threading.get_ident()
+    slot = [time.perf_counter(), None]
+    _inflight[tid] = slot
+    try:
+        _original_run(self)
+    finally:
+        _inflight.pop(tid, None)
+        elapsed = time.perf_counter() - slot[0]
+        if elapsed >= _threshold_s:
+            try:
+                _report(self, elapsed, slot[1])
+            except Exception:  # a guard bug must not stop the event loop: say so loudly
+                logger.exception("runtime_guard: could not report a slow callback")
+
+
+def _suspended_location(handle: events.Handle) -> Location | None:
+    """Where the task that ran is now suspended (when the watchdog took no sample)."""
+    task = getattr(handle._callback, "__self__", None)
+    if not isinstance(task, asyncio.Task):
+        return None
+    found = None
+    awaitable: Any = task.get_coro()
+    while awaitable is not None:
+        frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "gi_frame", None)
+        if frame is not None and not attribution.classifier.is_library(frame.f_code):
+            found = attribution.location_of(frame)
+        awaitable = getattr(awaitable, "cr_await", None) or getattr(awaitable, "gi_yieldfrom", None)
+    return found
+
+
+def _report(handle: events.Handle, elapsed: float, sample: Location | bool | None) -> None:
+    guarded = scope.in_context(handle._context)
+    if guarded is None:
+        return
+    ms = elapsed * 1000
+    if ms < guarded.settings.slow_callback_ms:
+        return
+    location = sample if isinstance(sample, Location) else _suspended_location(handle)
+    request = guarded.kind == "request"
+    where = f" [request {guarded.label}]" if request else ""
+    record = Record(
+        kind=RecordKind.BLOCKED,
+        code=LOOP_BLOCKED,
+        message=f"{LOOP_BLOCKED} {location or '?'}: the event loop was blocked for {ms:.0f} ms"
+        f" (threshold {guarded.settings.slow_callback_ms:g} ms): move the blocking work into"
+        f" `await sync_to_async(fn)()` or use an async API{where}",
+        operation="event loop blocked",
+        replacement="await sync_to_async(fn)()",
+        location=location,
+        request_id=guarded.id if request else None,
+        request_path=guarded.label if request else None,
+        duration_ms=ms,
+        thread=threading.current_thread().name,
+        mode=guarded.settings.mode,
+    )
+    guarded.add_blocked(record)
+    reporting.log(record)
+
+
+class _Watchdog(threading.Thread):
+    """Samples the stack of a loop thread whose current callback overran the threshold."""
+
+    def __init__(self) -> None:
+        super().__init__(name="runtime_guard-loop-watchdog", daemon=True)
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(min(max(_threshold_s / 4, 0.002), 0.025)):
+            now = time.perf_counter()
+            for tid, slot in list(_inflight.items()):
+                if slot[1] is None and now - slot[0] >= _threshold_s:
+                    frame = sys._current_frames().get(tid)
+                    if frame is not None and _inflight.get(tid) is slot:
+                        slot[1] = attribution.user_location(frame) or False
+
+
+def use_threshold(ms: float) -> None:
+    """Make sure callbacks longer than ``ms`` are measured (the lowest threshold wins)."""
+    global _threshold_s
+    _threshold_s = min(_threshold_s, ms / 1000)
+
+
+def install(threshold_ms: float) -> None:
+    """Time every asyncio callback and start the watchdog (idempotent)."""
+    global _watchdog, _threshold_s
+    with _lock:
+        if events.Handle._run is not _timed_run:
+            _threshold_s = threshold_ms / 1000
+            events.Handle._run = _timed_run  # type: ignore[method-assign]
+        else:
+            use_threshold(threshold_ms)
+        if _watchdog is None or not _watchdog.is_alive():
+            _watchdog = _Watchdog()
+            _watchdog.start()
+
+
+def uninstall() -> None:
+    global _watchdog
+    with _lock:
+        events.Handle._run = _original_run  # type: ignore[method-assign]
+        if _watchdog is not None:
+            _watchdog.stopping.set()
+            _watchdog.join(timeout=1)
+            _watchdog = None
+        _inflight.clear()
