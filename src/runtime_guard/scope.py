@@ -12,11 +12,11 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import Context, ContextVar
 from types import FrameType
-from typing import Literal
+from typing import Any, Literal
 
 from runtime_guard import reporting
 from runtime_guard.records import REQUEST_SUMMARY, Record, RecordKind
@@ -57,6 +57,8 @@ class GuardScope:
         self.absorbed: list[Record] = []  # findings of finished child scopes
         self.shapes: Counter[str] = Counter()
         self.last_entry_frame: FrameType | None = None
+        self.on_finish: list[Callable[[GuardScope], None]] = []  # observers' cleanups
+        self.data: dict[str, Any] = {}  # observers' per-scope state
         self._lock = threading.Lock()
 
     # --- counters ----------------------------------------------------------------------------
@@ -126,6 +128,8 @@ class GuardScope:
             return
         self.finished = True
         self.last_entry_frame = None
+        for callback in self.on_finish:
+            callback(self)
         for shape, record in self.n_plus_one.items():
             record.count = self.shapes[shape]
             record.message = record.message.replace("{count}", str(record.count))
