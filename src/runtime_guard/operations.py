@@ -132,21 +132,27 @@ def _queryset_method(fact: Fact, m: Match) -> Operation:
 
 
 _LIST_LIKE = re.compile(r"\b(list|tuple|set|sorted|dict)\s*\(")
-_LEN = re.compile(r"\blen\s*\(")
+_FOR = re.compile(r"\bfor\b")
+_IN = re.compile(r"\bin\b")
 
 
 def _evaluation(fact: Fact, m: Match) -> Operation:
     qs = _local(m.frame, "self")
     model = _model_name(qs)
     parent = (getattr(qs, "_hints", None) or {}).get("instance")
-    if fact.name == "len" and not m.outer:
-        # list(qs) asks for len() first: tell the two apart by the user's source line.
+    if fact.name == "for" and not m.outer:
+        # list(qs) and `x in qs` iterate too: tell them apart by the user's source line.
         line = _user_line(m)
-        if _LIST_LIKE.search(line) and not _LEN.search(line):
-            fact = _EVAL["list"]
+        if not _FOR.search(line):
+            if _LIST_LIKE.search(line):
+                fact = _EVAL["list"]
+            elif _IN.search(line):
+                fact = _EVAL["contains"]
     display = f"{fact.name}({model} QuerySet)"
     if fact.name == "for":
         display = f"for ... in {model} QuerySet"
+    elif fact.name == "contains":
+        display = f"... in {model} QuerySet"
     return Operation(
         name=f"QuerySet evaluation ({fact.name})",
         display=display,
@@ -380,6 +386,18 @@ def _entry(code: CodeType) -> tuple[Fact, Describe] | None:
     return entry
 
 
+_ASYNC_UNSAFE_INNER = "async_unsafe.<locals>.decorator.<locals>.inner"
+
+
+def _code_of(frame: FrameType) -> CodeType:
+    """The frame's code; for Django's ``async_unsafe`` wrapper, the wrapped function's."""
+    code = frame.f_code
+    if code.co_qualname == _ASYNC_UNSAFE_INNER:
+        func = frame.f_locals.get("func")
+        return getattr(func, "__code__", code)
+    return code
+
+
 def identify(frames: list[FrameType], user_index: int | None) -> tuple[Operation, FrameType]:
     """The operation named by ``frames`` (innermost first) and its entry frame.
 
@@ -390,7 +408,7 @@ def identify(frames: list[FrameType], user_index: int | None) -> tuple[Operation
     user = frames[user_index] if user_index is not None else None
     entry_frame = frames[stop - 1] if stop else frames[0]
     for i in range(stop - 1, -1, -1):  # from the user's frame inwards
-        found = _entry(frames[i].f_code)
+        found = _entry(_code_of(frames[i]))
         if found is not None:
             fact, describe = found
             match = Match(frames[i], outer=frames[i + 1:stop], inner=frames[:i],

@@ -64,6 +64,15 @@ def guard_log() -> Iterator[RecordCollector]:
         logger.setLevel(old_level)
 
 
+@pytest.fixture
+def installed(django_databases: set[str]) -> None:
+    """The guard's observers, as the middleware installs them."""
+    from runtime_guard.install import install
+    from runtime_guard.settings import GuardSettings
+
+    install(GuardSettings())
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _guard_uninstalled_after_session() -> Iterator[None]:
     """Leave the process as it was: the guard's hooks are removed after these tests."""
@@ -128,7 +137,7 @@ def _close_worker_connections() -> Iterator[None]:
 
 
 @pytest.fixture
-def guard_settings() -> Iterator[Any]:
+def guard_settings(django_databases: set[str]) -> Iterator[Any]:
     """Django settings with the guard first in MIDDLEWARE; call it to change ASYNCORM_GUARD."""
     from django.test.utils import override_settings
 
