@@ -89,7 +89,7 @@ def _cases() -> list[tuple[str, str, str, Callable[[Ctx], Any]]]:
     return [
         ("first", "DJA101", "QuerySet.first", lambda c: c.m.Article.objects.first()),
         ("for", "DJA201", "QuerySet evaluation (for)",
-         lambda c: [x for x in c.m.Article.objects.all()]),  # noqa: C416
+         lambda c: [x for x in c.m.Article.objects.all()]),
         ("list", "DJA202", "QuerySet evaluation (list)", lambda c: list(c.m.Article.objects.all())),
         ("in", "DJA206", "QuerySet evaluation (contains)",
          lambda c: c.a in c.m.Article.objects.all()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from django.core.exceptions import MiddlewareNotUsed
@@ -25,7 +26,7 @@ from tests.guard.conftest import GUARD_MIDDLEWARE
     ],
 )
 def test_invalid_settings_are_refused_with_the_reason(values, message) -> None:
-    with pytest.raises(GuardConfigurationError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(GuardConfigurationError, match=re.escape(message)):
         GuardSettings.from_mapping(values)
 
 
@@ -45,9 +46,8 @@ def test_debug_false_turns_the_middleware_off_with_one_log_line(
 ) -> None:
     with override_settings(DEBUG=False, ASYNCORM_GUARD={}), caplog.at_level(
         logging.INFO, logger="runtime_guard"
-    ):
-        with pytest.raises(MiddlewareNotUsed):
-            AsyncORMGuardMiddleware(_view)
+    ), pytest.raises(MiddlewareNotUsed):
+        AsyncORMGuardMiddleware(_view)
     lines = [r for r in caplog.records if r.name == "runtime_guard"]
     assert len(lines) == 1 and "DEBUG is False" in lines[0].getMessage()
 
@@ -81,7 +81,6 @@ async def test_header_can_be_switched_off(django_databases) -> None:
 def test_sync_request_counts_queries_too(django_databases) -> None:
     """Under WSGI (a sync handler) the middleware still counts; nothing can be a violation."""
     from django.test import Client
-
     from guard_app.models import Author
 
     with override_settings(DEBUG=True, MIDDLEWARE=GUARD_MIDDLEWARE, ASYNCORM_GUARD={}):

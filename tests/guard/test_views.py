@@ -15,7 +15,7 @@ import pytest
 from django.core.exceptions import SynchronousOnlyOperation
 from django.test import AsyncClient
 
-from asyncorm_lint.django_api import by_kind, Kind
+from asyncorm_lint.django_api import Kind, by_kind
 from runtime_guard.reporting import AsyncORMGuardWarning
 from runtime_guard.unsafe_orm import GuardSynchronousOnlyOperation
 from tests.guard.conftest import Blog, RecordCollector, marked_line
@@ -169,7 +169,6 @@ async def test_repeated_violation_is_one_record_with_a_count(
     blog: Blog, guard_settings, guard_log
 ) -> None:
     from django.urls import path
-
     from guard_app.models import Article
 
     async def loop_view(request):
