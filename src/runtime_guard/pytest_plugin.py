@@ -127,8 +127,11 @@ class GuardSession:
         if marker is None:
             if not failing:
                 return None
-            lines = "\n".join(f"  {r.message} (x{r.count})" if r.count > 1 else f"  {r.message}"
-                              for r in failing)
+            lines = "\n".join(
+                f"  {r.message} (x{r.count})"
+                if r.count > 1 and r.kind is RecordKind.VIOLATION else f"  {r.message}"
+                for r in failing
+            )
             return (
                 f"asyncorm runtime guard: {len(failing)} finding(s) in this test:\n{lines}\n"
                 f"(mark the test @pytest.mark.{MARKER}(...) if this is what it tests)"
@@ -173,9 +176,10 @@ class GuardSession:
         for row in table:
             tr.write_line("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False))
                           + "  " + row[-1])
-        total = sum(r["count"] for r in rows.values())
         tests = len({f.nodeid for f in self.findings})
-        tr.write_line(f"{total} finding(s) at {len(rows)} location(s) in {tests} test(s)")
+        tr.write_line(
+            f"{len(self.findings)} finding(s) at {len(rows)} location(s) in {tests} test(s)"
+        )
 
 
 _scope_key = pytest.StashKey[Any]()

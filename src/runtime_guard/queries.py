@@ -68,11 +68,14 @@ def _report_n_plus_one(
     fix = n_plus_one.suggestion(op)
     limit = guarded.settings.n_plus_one
     where = f" [request {guarded.label}]" if guarded.kind == "request" else ""
+    template = (
+        f"{N_PLUS_ONE} {loc or '?'}: the same query ran {{count}} times in one request"
+        f" (more than {limit}): use {fix}{where}"
+    ).replace("{", "{{").replace("}", "}}").replace("{{count}}", "{count}")
     record = Record(
         kind=RecordKind.N_PLUS_ONE,
         code=N_PLUS_ONE,
-        message=f"{N_PLUS_ONE} {loc or '?'}: the same query ran {{count}} times in one request"
-        f" (more than {limit}): use {fix}{where}",
+        message=template,
         operation=op.name if op is not None else "query",
         replacement=fix,
         location=loc,
@@ -81,6 +84,7 @@ def _report_n_plus_one(
         sql=shape,
         thread=threading.current_thread().name,
         mode=guarded.settings.mode,
+        data={"_template": template},
     )
     guarded.add_n_plus_one(shape, record)
 
@@ -101,6 +105,11 @@ def _thread_handler(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:
     """``SyncToAsync.thread_handler`` (runs on the worker thread), observing its connections."""
     observe_thread_connections()
     return _original_thread_handler(self, *args, **kwargs)
+
+
+# A worker thread's stack beyond asgiref's handler is whatever the thread did before it
+# picked up this call (e.g. a sync caller blocked in async_to_sync): not this call's caller.
+attribution.boundaries.update({_thread_handler.__code__, _original_thread_handler.__code__})
 
 
 def install() -> None:

@@ -75,7 +75,8 @@ class Record:
     sql: str | None = None
     thread: str | None = None
     mode: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)  # kind-specific fields, merged into extra
+    # kind-specific fields, merged into extra (keys starting with "_" stay private)
+    data: dict[str, Any] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
@@ -101,7 +102,7 @@ class Record:
             "sql": self.sql,
             "thread_name": self.thread,
             "mode": self.mode,
-            **self.data,
+            **{k: v for k, v in self.data.items() if not k.startswith("_")},
         }
 
     def as_dict(self) -> dict[str, Any]:

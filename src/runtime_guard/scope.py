@@ -75,7 +75,12 @@ class GuardScope:
             if shape is None:
                 return 0
             self.shapes[shape] += 1
-            return self.shapes[shape]
+            seen = self.shapes[shape]
+            record = self.n_plus_one.get(shape)
+            if record is not None:
+                record.count = seen
+                record.message = record.data["_template"].format(count=seen)
+            return seen
 
     def add_blocked(self, record: Record) -> None:
         with self._lock:
@@ -97,10 +102,12 @@ class GuardScope:
             self.violations[key] = record
 
     def add_n_plus_one(self, shape: str, record: Record) -> bool:
-        """Keep the first N+1 record of ``shape``; False when one exists already."""
+        """Keep the first N+1 record of ``shape`` (its message a template on ``count``)."""
         with self._lock:
             if shape in self.n_plus_one:
                 return False
+            record.count = self.shapes[shape]
+            record.message = record.data["_template"].format(count=record.count)
             self.n_plus_one[shape] = record
             return True
 
@@ -130,9 +137,7 @@ class GuardScope:
         self.last_entry_frame = None
         for callback in self.on_finish:
             callback(self)
-        for shape, record in self.n_plus_one.items():
-            record.count = self.shapes[shape]
-            record.message = record.message.replace("{count}", str(record.count))
+        for record in self.n_plus_one.values():
             reporting.log(record)
         findings = self.findings()
         if self.kind == "request":
