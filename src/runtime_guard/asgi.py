@@ -39,13 +39,9 @@ class GuardedASGIApp:
         if asgi_scope["type"] not in ("http", "websocket"):
             await self.application(asgi_scope, receive, send)
             return
-        path = asgi_scope.get("path", "")
-        query = asgi_scope.get("query_string", b"")
-        if query:
-            path += "?" + query.decode("latin-1")
-        method = asgi_scope.get("method", "WEBSOCKET")
-        guarded = scope.GuardScope(self.settings, request_label(method, path), "request",
-                                   parent=scope.current())
+        label = request_label(asgi_scope.get("method", "WEBSOCKET"), asgi_scope.get("path", ""),
+                              asgi_scope.get("query_string", b"").decode("latin-1"))
+        guarded = scope.GuardScope(self.settings, label, "request", parent=scope.current())
 
         async def send_with_header(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -54,8 +50,11 @@ class GuardedASGIApp:
                 message = {**message, "headers": headers}
             await send(message)
 
-        with scope.activate(guarded):
+        token = scope.enter(guarded)
+        try:
             await self.application(asgi_scope, receive, send_with_header if self.header else send)
+        finally:
+            scope.leave(guarded, token)
 
 
 attribution.boundaries.add(GuardedASGIApp.__call__.__code__)

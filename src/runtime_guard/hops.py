@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import SyncToAsync
+from asgiref.sync import SyncToAsync, markcoroutinefunction
 
 from runtime_guard import attribution, reporting, scope
 from runtime_guard.records import THREAD_HOP, Location, Record, RecordKind
@@ -40,12 +40,24 @@ def _target_name(func: Any) -> str:
     return getattr(func, "__qualname__", None) or type(func).__qualname__
 
 
-async def _guarded_call(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:
-    """``SyncToAsync.__call__`` measured and attributed when a scope is active."""
+def _guarded_call(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:
+    """``SyncToAsync.__call__``: the original coroutine, measured when a scope is active.
+
+    A plain function returning the coroutine, so an unguarded call costs no extra frame.
+    """
     guarded = scope.current()
     if guarded is None:
-        return await _original_call(self, *args, **kwargs)
+        return _original_call(self, *args, **kwargs)
     hop = Hop(_target_name(self.func), attribution.user_location(sys._getframe(1)))
+    return _observed_call(self, guarded, hop, args, kwargs)
+
+
+markcoroutinefunction(_guarded_call)
+
+
+async def _observed_call(
+    self: SyncToAsync, guarded: scope.GuardScope, hop: Hop, args: Any, kwargs: Any
+) -> Any:
     token = current_hop.set(hop)
     start = time.perf_counter()
     try:
@@ -67,7 +79,7 @@ async def _guarded_call(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:
                     request_path=guarded.label if guarded.kind == "request" else None,
                     duration_ms=hop.duration_ms,
                     queries=hop.queries,
-                    data={"query_ms": round(hop.query_ms, 3), "sql_shapes": hop.sql[:20]},
+                    data={"query_ms": round(hop.query_ms, 3), "sql_shapes": hop.sql},
                 ),
                 logging.DEBUG,
             )

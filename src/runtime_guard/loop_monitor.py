@@ -26,26 +26,35 @@ from runtime_guard.records import LOOP_BLOCKED, Location, Record, RecordKind
 logger = logging.getLogger("runtime_guard")
 
 _original_run = events.Handle._run
-# thread id -> [start time, sampled location (None: not sampled yet, False: no user frame)]
-_inflight: dict[int, list[Any]] = {}
+# Per loop thread: [start of the running callback (0.0: none), (start, sampled location)].
+# The start time identifies the callback, so the slot is reused without allocating.
+_slots: dict[int, list[Any]] = {}
 _threshold_s = 0.1
 _watchdog: _Watchdog | None = None
 _lock = threading.Lock()
+_perf_counter = time.perf_counter
+_get_ident = threading.get_ident
+
+
+def _new_slot() -> list[Any]:
+    slot: list[Any] = [0.0, None]
+    _slots[_get_ident()] = slot
+    return slot
 
 
 def _timed_run(self: events.Handle) -> None:
-    """``Handle._run``, timed."""
-    tid = threading.get_ident()
-    slot = [time.perf_counter(), None]
-    _inflight[tid] = slot
+    """``Handle._run``, timed (kept lean: it runs for every callback of every loop)."""
+    slot = _slots.get(_get_ident()) or _new_slot()
+    start = slot[0] = _perf_counter()
     try:
         _original_run(self)
     finally:
-        _inflight.pop(tid, None)
-        elapsed = time.perf_counter() - slot[0]
+        elapsed = _perf_counter() - start
+        slot[0] = 0.0
         if elapsed >= _threshold_s:
+            sample = slot[1]
             try:
-                _report(self, elapsed, slot[1])
+                _report(self, elapsed, sample[1] if sample and sample[0] == start else None)
             except Exception:  # a guard bug must not stop the event loop: say so loudly
                 logger.exception("runtime_guard: could not report a slow callback")
 
@@ -94,6 +103,12 @@ def _report(handle: events.Handle, elapsed: float, sample: Location | bool | Non
     reporting.log(record)
 
 
+def _poll_interval() -> float:
+    """Half the threshold (5 to 50 ms): a callback over the threshold is sampled while it
+    still runs if it lasts 1.5 thresholds; each wake-up costs the loop a GIL hand-off."""
+    return min(max(_threshold_s / 2, 0.005), 0.05)
+
+
 class _Watchdog(threading.Thread):
     """Samples the stack of a loop thread whose current callback overran the threshold."""
 
@@ -102,13 +117,18 @@ class _Watchdog(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        while not self.stopping.wait(min(max(_threshold_s / 4, 0.002), 0.025)):
-            now = time.perf_counter()
-            for tid, slot in list(_inflight.items()):
-                if slot[1] is None and now - slot[0] >= _threshold_s:
-                    frame = sys._current_frames().get(tid)
-                    if frame is not None and _inflight.get(tid) is slot:
-                        slot[1] = attribution.user_location(frame) or False
+        while not self.stopping.wait(_poll_interval()):
+            now = _perf_counter()
+            for tid, slot in list(_slots.items()):
+                start = slot[0]
+                if not start or now - start < _threshold_s:
+                    continue
+                sampled = slot[1]
+                if sampled is not None and sampled[0] == start:
+                    continue  # this callback was sampled already
+                frame = sys._current_frames().get(tid)
+                if frame is not None and slot[0] == start:  # still the same callback
+                    slot[1] = (start, attribution.user_location(frame) or False)
 
 
 def use_threshold(ms: float) -> None:
@@ -139,4 +159,3 @@ def uninstall() -> None:
             _watchdog.stopping.set()
             _watchdog.join(timeout=1)
             _watchdog = None
-        _inflight.clear()

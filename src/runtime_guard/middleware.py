@@ -23,8 +23,9 @@ HEADER = "X-AsyncORM-Guard"
 logger = logging.getLogger("runtime_guard")
 
 
-def request_label(method: str | None, path: str) -> str:
-    return f"{method or 'GET'} {path}"
+def request_label(method: str | None, path: str, query: str = "") -> str:
+    """``GET /path/?query``: how records name a request."""
+    return f"{method or 'GET'} {path}?{query}" if query else f"{method or 'GET'} {path}"
 
 
 class AsyncORMGuardMiddleware:
@@ -54,10 +55,8 @@ class AsyncORMGuardMiddleware:
         outer = scope.current()
         if outer is not None and outer.kind == "request" and not outer.finished:
             return None
-        return scope.GuardScope(
-            self.settings, request_label(request.method, request.get_full_path()), "request",
-            parent=outer,
-        )
+        label = request_label(request.method, request.path, request.META.get("QUERY_STRING", ""))
+        return scope.GuardScope(self.settings, label, "request", parent=outer)
 
     def _annotate(self, response: HttpResponseBase, guarded: scope.GuardScope) -> None:
         if self.header:
@@ -69,9 +68,12 @@ class AsyncORMGuardMiddleware:
         guarded = self._open(request)
         if guarded is None:
             return self.get_response(request)
-        with scope.activate(guarded):
+        token = scope.enter(guarded)
+        try:
             response = self.get_response(request)
             self._annotate(response, guarded)
+        finally:
+            scope.leave(guarded, token)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
@@ -79,9 +81,12 @@ class AsyncORMGuardMiddleware:
         get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
         if guarded is None:
             return await get_response(request)
-        with scope.activate(guarded):
+        token = scope.enter(guarded)
+        try:
             response = await get_response(request)
             self._annotate(response, guarded)
+        finally:
+            scope.leave(guarded, token)
         return response
 
 

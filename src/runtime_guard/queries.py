@@ -103,7 +103,8 @@ def observe_thread_connections() -> None:
 
 def _thread_handler(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:
     """``SyncToAsync.thread_handler`` (runs on the worker thread), observing its connections."""
-    observe_thread_connections()
+    if scope.any_active():
+        observe_thread_connections()
     return _original_thread_handler(self, *args, **kwargs)
 
 

@@ -28,7 +28,7 @@ class GuardSettings:
       ``SynchronousOnlyOperation`` naming location and fix) or ``log`` (log only);
     - ``slow_callback_ms``: report event-loop callbacks that run longer than this;
     - ``n_plus_one``: report a query shape repeated more than this many times per request;
-    - ``header``: add ``X-AsyncORM-Guard`` to responses (``None``: when ``DEBUG``);
+    - ``header``: add the ``X-AsyncORM-Guard`` summary to responses (only while ``DEBUG``);
     - ``force``: run even when ``DEBUG`` is False;
     - ``ignore_modules``: more top-level modules whose frames are never the user's frame.
     """
@@ -36,7 +36,7 @@ class GuardSettings:
     mode: Mode = "warn"
     slow_callback_ms: float = 100.0
     n_plus_one: int = 5
-    header: bool | None = None
+    header: bool = False
     force: bool = False
     ignore_modules: tuple[str, ...] = ()
 
@@ -78,8 +78,8 @@ class GuardSettings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def header_enabled(self, debug: bool) -> bool:
-        """Whether responses carry the summary header."""
-        return debug if self.header is None else self.header
+        """Whether responses carry the summary header: asked for, and a debug server."""
+        return self.header and debug
 
 
 def django_configured() -> bool:

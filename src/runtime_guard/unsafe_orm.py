@@ -126,7 +126,7 @@ def _adopt_connection(guarded: scope.GuardScope, caller: FrameType) -> None:
         return
     connections = guarded.data.setdefault("loop_connections", set())
     if not connections:
-        guarded.on_finish.append(_close_loop_connections)
+        guarded.add_cleanup(_close_loop_connections)
     connections.add(connection)
 
 

@@ -72,7 +72,7 @@ async def test_fifty_concurrent_requests_half_unsafe(
 async def test_guard_wrapper_around_django_asgi(blog: Blog, guard_log: RecordCollector) -> None:
     """``guard(application)`` alone (no middleware): scope, records and header per request."""
     with override_settings(MIDDLEWARE=PLAIN_MIDDLEWARE, DEBUG=True,
-                           ASYNCORM_GUARD={"mode": "warn"}):
+                           ASYNCORM_GUARD={"mode": "warn", "header": True}):
         app = guard(get_asgi_application())
         assert isinstance(app, GuardedASGIApp)
         async with client_for(app) as client:

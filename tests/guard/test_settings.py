@@ -34,7 +34,9 @@ def test_defaults_and_overrides(django_databases) -> None:
     with override_settings(ASYNCORM_GUARD={"n_plus_one": 9}):
         settings = from_django(mode="raise")
     assert (settings.mode, settings.n_plus_one, settings.slow_callback_ms) == ("raise", 9, 100)
-    assert settings.header_enabled(debug=True) and not settings.header_enabled(debug=False)
+    assert not settings.header_enabled(debug=True)  # the header is opt-in
+    asked = settings.merged(header=True)
+    assert asked.header_enabled(debug=True) and not asked.header_enabled(debug=False)
 
 
 def _view(request) -> HttpResponse:
@@ -53,11 +55,11 @@ def test_debug_false_turns_the_middleware_off_with_one_log_line(
 
 
 def test_force_runs_it_without_debug(django_databases) -> None:
-    with override_settings(DEBUG=False, ASYNCORM_GUARD={"force": True}):
+    with override_settings(DEBUG=False, ASYNCORM_GUARD={"force": True, "header": True}):
         middleware = AsyncORMGuardMiddleware(_view)
     response = middleware(__import__("django.test").test.RequestFactory().get("/"))
     assert response.content == b"ok"
-    assert "X-AsyncORM-Guard" not in response  # the header follows DEBUG unless set
+    assert "X-AsyncORM-Guard" not in response  # never on a production (DEBUG = False) server
 
 
 async def test_django_skips_the_middleware_when_debug_is_false(
@@ -71,9 +73,8 @@ async def test_django_skips_the_middleware_when_debug_is_false(
     assert sum("DEBUG is False" in r.getMessage() for r in caplog.records) == 1
 
 
-async def test_header_can_be_switched_off(django_databases) -> None:
-    with override_settings(DEBUG=True, MIDDLEWARE=GUARD_MIDDLEWARE,
-                           ASYNCORM_GUARD={"header": False}):
+async def test_header_is_opt_in(django_databases) -> None:
+    with override_settings(DEBUG=True, MIDDLEWARE=GUARD_MIDDLEWARE, ASYNCORM_GUARD={}):
         response = await AsyncClient().get("/guard/slow/?ms=1")
     assert response.status_code == 200 and "X-AsyncORM-Guard" not in response
 
@@ -83,7 +84,8 @@ def test_sync_request_counts_queries_too(django_databases) -> None:
     from django.test import Client
     from guard_app.models import Author
 
-    with override_settings(DEBUG=True, MIDDLEWARE=GUARD_MIDDLEWARE, ASYNCORM_GUARD={}):
+    with override_settings(DEBUG=True, MIDDLEWARE=GUARD_MIDDLEWARE,
+                           ASYNCORM_GUARD={"header": True}):
         Author.objects.create(name="sync")
         try:
             response = Client().get("/guard/correct/")
