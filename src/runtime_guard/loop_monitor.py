@@ -26,8 +26,9 @@ from runtime_guard.records import LOOP_BLOCKED, Location, Record, RecordKind
 logger = logging.getLogger("runtime_guard")
 
 _original_run = events.Handle._run
-# Per loop thread: [start of the running callback (0.0: none), (start, sampled location)].
-# The start time identifies the callback, so the slot is reused without allocating.
+# Per loop thread: [start of the running callback (0.0: none), (start, sampled location),
+# start of the callback already reported]. The start time identifies the callback, so the
+# slot is reused without allocating.
 _slots: dict[int, list[Any]] = {}
 _threshold_s = 0.1
 _watchdog: _Watchdog | None = None
@@ -37,7 +38,7 @@ _get_ident = threading.get_ident
 
 
 def _new_slot() -> list[Any]:
-    slot: list[Any] = [0.0, None]
+    slot: list[Any] = [0.0, None, 0.0]
     _slots[_get_ident()] = slot
     return slot
 
@@ -51,12 +52,37 @@ def _timed_run(self: events.Handle) -> None:
     finally:
         elapsed = _perf_counter() - start
         slot[0] = 0.0
-        if elapsed >= _threshold_s:
-            sample = slot[1]
+        if elapsed >= _threshold_s and slot[2] != start:
             try:
-                _report(self, elapsed, sample[1] if sample and sample[0] == start else None)
+                _report(self, elapsed, _sample(slot, start))
             except Exception:  # a guard bug must not stop the event loop: say so loudly
                 logger.exception("runtime_guard: could not report a slow callback")
+
+
+def _sample(slot: list[Any], start: float) -> Location | bool | None:
+    """The watchdog's sample for the callback that started at ``start``, if any."""
+    sample = slot[1]
+    return sample[1] if sample and sample[0] == start else None
+
+
+def _before_leave(guarded: scope.GuardScope) -> None:
+    """A scope ends inside a callback that already overran: report it for that scope now.
+
+    After the scope is left its context variable is gone, so the end of the callback could
+    no longer tell whose request blocked the loop (a request served in one loop step).
+    """
+    slot = _slots.get(_get_ident())
+    if slot is None or not slot[0]:
+        return
+    start = slot[0]
+    elapsed = _perf_counter() - start
+    if elapsed * 1000 >= guarded.settings.slow_callback_ms and slot[2] != start:
+        slot[2] = start
+        sample = _sample(slot, start)
+        try:
+            _record(guarded, elapsed, sample if isinstance(sample, Location) else None)
+        except Exception:  # the request's own outcome must not change
+            logger.exception("runtime_guard: could not report a slow callback")
 
 
 def _suspended_location(handle: events.Handle) -> Location | None:
@@ -75,13 +101,16 @@ def _suspended_location(handle: events.Handle) -> Location | None:
 
 
 def _report(handle: events.Handle, elapsed: float, sample: Location | bool | None) -> None:
+    """A callback overran: charge it to the scope in its context."""
     guarded = scope.in_context(handle._context)
-    if guarded is None:
+    if guarded is None or elapsed * 1000 < guarded.settings.slow_callback_ms:
         return
+    _record(guarded, elapsed,
+            sample if isinstance(sample, Location) else _suspended_location(handle))
+
+
+def _record(guarded: scope.GuardScope, elapsed: float, location: Location | None) -> None:
     ms = elapsed * 1000
-    if ms < guarded.settings.slow_callback_ms:
-        return
-    location = sample if isinstance(sample, Location) else _suspended_location(handle)
     request = guarded.kind == "request"
     where = f" [request {guarded.label}]" if request else ""
     record = Record(
@@ -104,8 +133,9 @@ def _report(handle: events.Handle, elapsed: float, sample: Location | bool | Non
 
 
 def _poll_interval() -> float:
-    """Half the threshold (5 to 50 ms): a callback over the threshold is sampled while it
-    still runs if it lasts 1.5 thresholds; each wake-up costs the loop a GIL hand-off."""
+    """Half the threshold, 5 to 50 ms: each wake-up costs the loop a GIL hand-off. A poll
+    that finds a callback running schedules the next wake-up for the moment it would
+    overrun, so the sample is taken at the threshold."""
     return min(max(_threshold_s / 2, 0.005), 0.05)
 
 
@@ -117,15 +147,19 @@ class _Watchdog(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        while not self.stopping.wait(_poll_interval()):
+        wait = _poll_interval()
+        while not self.stopping.wait(wait):
             now = _perf_counter()
+            wait = _poll_interval()
             for tid, slot in list(_slots.items()):
                 start = slot[0]
-                if not start or now - start < _threshold_s:
-                    continue
                 sampled = slot[1]
-                if sampled is not None and sampled[0] == start:
-                    continue  # this callback was sampled already
+                if not start or (sampled is not None and sampled[0] == start):
+                    continue
+                due = start + _threshold_s - now
+                if due > 0:  # wake again exactly when this callback would overrun
+                    wait = min(wait, due + 0.001)
+                    continue
                 frame = sys._current_frames().get(tid)
                 if frame is not None and slot[0] == start:  # still the same callback
                     slot[1] = (start, attribution.user_location(frame) or False)
@@ -144,6 +178,7 @@ def install(threshold_ms: float) -> None:
         if events.Handle._run is not _timed_run:
             _threshold_s = threshold_ms / 1000
             events.Handle._run = _timed_run  # type: ignore[method-assign]
+            scope.leave_hooks.append(_before_leave)
         else:
             use_threshold(threshold_ms)
         if _watchdog is None or not _watchdog.is_alive():
@@ -155,6 +190,8 @@ def uninstall() -> None:
     global _watchdog
     with _lock:
         events.Handle._run = _original_run  # type: ignore[method-assign]
+        while _before_leave in scope.leave_hooks:
+            scope.leave_hooks.remove(_before_leave)
         if _watchdog is not None:
             _watchdog.stopping.set()
             _watchdog.join(timeout=1)

@@ -27,6 +27,8 @@ _current: ContextVar[GuardScope | None] = ContextVar("runtime_guard_scope", defa
 _fallback: GuardScope | None = None  # the pytest plugin's per-test scope
 _ids = itertools.count(1)
 _active = 0  # scopes entered and not yet left, in any thread (plus the fallback)
+# Called with the scope just before it is left (the loop monitor's last look at it).
+leave_hooks: list[Callable[[GuardScope], None]] = []
 
 
 _lock = threading.Lock()  # one lock for every scope: the critical sections are tiny
@@ -236,8 +238,12 @@ def leave(scope: GuardScope, token: Token[GuardScope | None]) -> None:
     """Undo :func:`enter` and finish ``scope``."""
     global _active
     _active -= 1
-    _current.reset(token)
-    scope.finish()
+    try:
+        for hook in leave_hooks:
+            hook(scope)
+    finally:
+        _current.reset(token)
+        scope.finish()
 
 
 def any_active() -> bool:

@@ -33,6 +33,22 @@ async def test_blocking_view_reported_with_request_and_line(
     assert "sync_to_async" in record.getMessage()
 
 
+async def test_request_served_in_one_loop_step(guard_settings, guard_log: RecordCollector):
+    """No sync middleware, so the view runs and the scope ends in the blocking step."""
+    from django.test import override_settings
+
+    guard_settings(slow_callback_ms=60)
+    with override_settings(MIDDLEWARE=["runtime_guard.middleware.AsyncORMGuardMiddleware"]):
+        response = await AsyncClient().get("/guard/slow/?ms=150")
+    assert header(response)["blocked_ms"] == 0  # the header is written before the step ends
+    [record] = guard_log.of_kind("blocked")
+    assert record.request_path == "GET /guard/slow/?ms=150"
+    assert record.duration_ms >= 140
+    assert record.line == marked_line("blocked sleep")  # sampled at the threshold
+    [summary] = guard_log.of_kind("request")
+    assert summary.blocked_ms >= 140
+
+
 async def test_short_callbacks_are_not_reported(guard_settings, guard_log: RecordCollector):
     guard_settings(slow_callback_ms=150)
     response = await AsyncClient().get("/guard/slow/?ms=20")
