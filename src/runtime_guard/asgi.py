@@ -65,7 +65,7 @@ def guard(application: ASGIApp, **options: Any) -> ASGIApp:
     settings = from_django(**options)
     debug = django_debug()
     if not debug and not settings.force:
-        logger.info(
+        logger.warning(
             "runtime_guard: guard() is off because DEBUG is False"
             " (pass force=True or set ASYNCORM_GUARD['force'] = True to run it anyway)"
         )

@@ -39,7 +39,7 @@ class AsyncORMGuardMiddleware:
         self.settings: GuardSettings = from_django()
         debug = django_debug()
         if not debug and not self.settings.force:
-            logger.info(
+            logger.warning(
                 "runtime_guard: AsyncORMGuardMiddleware is off because DEBUG is False"
                 " (set ASYNCORM_GUARD['force'] = True to run it anyway)"
             )

@@ -104,6 +104,8 @@ def _close_loop_connections(guarded: scope.GuardScope) -> None:
     """Close the connections this scope was allowed to open on the event-loop thread."""
     connections: set[BaseDatabaseWrapper] = guarded.data.pop("loop_connections", set())
     for connection in connections:
+        if connection.in_atomic_block:
+            continue  # someone's transaction is still open on it: not ours to end
         try:
             with guard_internal():
                 if connection._thread_ident == threading.get_ident():
