@@ -79,19 +79,26 @@ async def test_header_is_opt_in(django_databases) -> None:
     assert response.status_code == 200 and "X-AsyncORM-Guard" not in response
 
 
-def test_sync_request_counts_queries_too(django_databases) -> None:
-    """Under WSGI (a sync handler) the middleware still counts; nothing can be a violation."""
+def test_wsgi_handler_counts_queries_and_reports_violations(django_databases) -> None:
+    """Under WSGI (runserver) an async view runs in a loop of its own: same guard."""
     from django.test import Client
-    from guard_app.models import Author
+    from guard_app.models import Article, Author
+
+    from runtime_guard.reporting import AsyncORMGuardWarning
+    from tests.guard.conftest import marked_line
 
     with override_settings(DEBUG=True, MIDDLEWARE=GUARD_MIDDLEWARE,
                            ASYNCORM_GUARD={"header": True}):
-        Author.objects.create(name="sync")
+        author = Author.objects.create(name="sync")
+        article = Article.objects.create(title="wsgi", author=author)
         try:
-            response = Client().get("/guard/correct/")
+            correct = Client().get("/guard/correct/")
+            with pytest.warns(AsyncORMGuardWarning) as warned:
+                unsafe = Client().get(f"/guard/get/{article.pk}/")
         finally:
-            Author.objects.filter(name="sync").delete()
-    # an async view under the sync handler runs in its own loop via async_to_sync
-    assert response.status_code == 200
-    counts = dict(p.split("=") for p in response["X-AsyncORM-Guard"].split())
+            author.delete()
+    counts = dict(p.split("=") for p in correct["X-AsyncORM-Guard"].split())
     assert counts["violations"] == "0" and int(counts["queries"]) >= 2
+    assert unsafe.status_code == 200
+    assert "violations=1" in unsafe["X-AsyncORM-Guard"]
+    assert [w.lineno for w in warned] == [marked_line("DJA101 get")]
