@@ -148,6 +148,7 @@ class _Watchdog(threading.Thread):
 
     def run(self) -> None:
         wait = _poll_interval()
+        next_prune = _perf_counter() + 5
         while not self.stopping.wait(wait):
             now = _perf_counter()
             wait = _poll_interval()
@@ -163,6 +164,11 @@ class _Watchdog(threading.Thread):
                 frame = sys._current_frames().get(tid)
                 if frame is not None and slot[0] == start:  # still the same callback
                     slot[1] = (start, attribution.user_location(frame) or False)
+            if now >= next_prune:  # loop threads come and go (async_to_sync makes one each call)
+                next_prune = now + 5
+                alive = {t.ident for t in threading.enumerate()}
+                for tid in [t for t, slot in _slots.items() if t not in alive and not slot[0]]:
+                    _slots.pop(tid, None)
 
 
 def use_threshold(ms: float) -> None:
