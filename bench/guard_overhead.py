@@ -4,19 +4,21 @@ The view is ``async def view(request): return HttpResponse("ok")`` behind Django
 handler, once without the guard and once with ``AsyncORMGuardMiddleware`` in warn mode, in
 the same run. Two measurements:
 
-- served (the bar): two uvicorn processes on 127.0.0.1, one per variant, running at the
-  same time; a keep-alive HTTP client sends requests to them in alternation (the order
-  flips every pair), so both see the same machine load at the same moment;
-- in-process (stricter, for information): the ASGI application called directly, no server
-  and no network to dilute the difference; blocks of requests alternate between the two
-  variants (the guard's hooks are uninstalled for the plain blocks).
+- in-process (the bar): the ASGI application called directly in one process, no server
+  and no network to dilute the difference; blocks of 50 requests alternate between the two
+  variants (the guard's hooks are uninstalled for the plain blocks), so both see the same
+  machine load;
+- served (end to end, for information): two uvicorn processes on 127.0.0.1, one per
+  variant, running at the same time; a keep-alive HTTP client alternates requests between
+  them. HTTP dilutes the difference, and two processes are never quite alike (their
+  threads are scheduled differently), so this one can even come out below 1.
 
 Every request is timed. Each round yields a ratio of median latencies (guarded / plain);
 the result is the median over rounds (the machine is shared with other work).
 
-    .venv/bin/python bench/guard_overhead.py [--pairs 400] [--rounds 9] [--skip-inprocess]
+    .venv/bin/python bench/guard_overhead.py [--pairs 400] [--rounds 11] [--skip-served]
 
-Bar: the guard adds at most 5% per request (served ratio <= 1.05).
+Bar: the guard adds at most 5% per request (in-process ratio <= 1.05).
 """
 
 from __future__ import annotations
@@ -215,21 +217,22 @@ def _describe(name: str, ratios: list[float]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=400, help="request pairs per round")
-    parser.add_argument("--rounds", type=int, default=9, help="rounds (the median is reported)")
-    parser.add_argument("--skip-inprocess", action="store_true", help="only the served run")
+    parser.add_argument("--rounds", type=int, default=11, help="rounds (the median is reported)")
+    parser.add_argument("--skip-served", action="store_true", help="only the in-process run")
     args = parser.parse_args(argv)
 
     print(f"trivial async view, guard in warn mode; {args.rounds} rounds of {args.pairs}"
           " request pairs")
-    served_ratio = _describe("served (uvicorn, HTTP keep-alive)", served(args.pairs, args.rounds))
-    if not args.skip_inprocess:
-        configure()
-        _describe("in-process (ASGI app called directly)",
-                  asyncio.run(inprocess(args.pairs, args.rounds)))
-    verdict = "OK" if served_ratio <= BAR else "OVER THE BAR"
-    print(f"added time per request (served): {(served_ratio - 1) * 100:+.1f}%"
+    if not args.skip_served:
+        _describe("served (two uvicorn processes, HTTP keep-alive)",
+                  served(args.pairs, args.rounds))
+    configure()
+    ratio = _describe("in-process (Django's ASGI handler called directly)",
+                      asyncio.run(inprocess(args.pairs, args.rounds)))
+    verdict = "OK" if ratio <= BAR else "OVER THE BAR"
+    print(f"added time per request (in-process): {(ratio - 1) * 100:+.1f}%"
           f"  bar <= {(BAR - 1) * 100:.0f}%: {verdict}")
-    return 0 if served_ratio <= BAR else 1
+    return 0 if ratio <= BAR else 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from runtime_guard import attribution, reporting, scope
 from runtime_guard.records import THREAD_HOP, Location, Record, RecordKind
 
 _original_call = SyncToAsync.__call__
+_scope_var = scope._current
 current_hop: ContextVar[Hop | None] = ContextVar("runtime_guard_hop", default=None)
 
 
@@ -45,7 +46,7 @@ def _guarded_call(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:
 
     A plain function returning the coroutine, so an unguarded call costs no extra frame.
     """
-    guarded = scope.current()
+    guarded = _scope_var.get() or scope._fallback  # scope.current(), inlined: every hop
     if guarded is None:
         return _original_call(self, *args, **kwargs)
     hop = Hop(_target_name(self.func), attribution.user_location(sys._getframe(1)))
