@@ -118,3 +118,43 @@ async def test_wrapper_steps_aside_when_debug_is_false(caplog: pytest.LogCapture
         assert guard(app) is app
         assert isinstance(guard(app, force=True), GuardedASGIApp)
     assert [r.getMessage() for r in caplog.records if "DEBUG is False" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    ("url", "tag", "code", "operation"),
+    [
+        ("/guard/get/{pk}/", "DJA101 get", "DJA101", "QuerySet.get"),
+        ("/guard/template/", "DJA208 render", "DJA208", "template rendering"),
+        ("/guard/user/", "DJA501 user", "DJA501", "request.user"),
+        ("/guard/lazy-fk/{pk}/", "DJA401 author", "DJA401", "lazy FK Article.author"),
+        ("/guard/save/{pk}/", "DJA301 save", "DJA301", "Model.save"),
+    ],
+    ids=["get", "template", "request.user", "lazy-fk", "save"],
+)
+async def test_fixture_views_through_django_asgi_handler(
+    blog: Blog, guard_settings, guard_log: RecordCollector, url, tag, code, operation
+) -> None:
+    """The same reports through ``get_asgi_application()`` (per-request thread contexts)."""
+    path = url.format(pk=blog.articles[0])
+    async with client_for(get_asgi_application()) as client:
+        client.cookies.set("sessionid", blog.session_key)
+        with pytest.warns(AsyncORMGuardWarning):
+            response = await client.get(path)
+    assert response.status_code == 200
+    assert counts(response)["violations"] == 1
+    [record] = guard_log.of_kind("violation")
+    assert (record.code, record.line, record.operation) == (code, marked_line(tag), operation)
+    assert record.request_path == f"GET {path}"
+
+
+async def test_n_plus_one_through_django_asgi_handler(
+    blog: Blog, guard_settings, guard_log: RecordCollector
+) -> None:
+    async with client_for(get_asgi_application()) as client:
+        response = await client.get("/guard/n-plus-one/")
+    assert counts(response) | {"hops": 0} == {
+        "hops": 0, "queries": 1 + len(blog.articles), "blocked_ms": 0, "violations": 0,
+        "n_plus_one": 1,
+    }
+    [record] = guard_log.of_kind("n_plus_one")
+    assert record.count == len(blog.articles) and record.line == marked_line("N+1 author")
