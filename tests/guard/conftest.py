@@ -73,9 +73,10 @@ def installed(django_databases: set[str]) -> None:
     install(GuardSettings())
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _guard_uninstalled_after_session() -> Iterator[None]:
-    """Leave the process as it was: the guard's hooks are removed after these tests."""
+@pytest.fixture(autouse=True)
+def _guard_uninstalled_after_test() -> Iterator[None]:
+    """Leave the process as it was: the guard's hooks are removed after each test (the
+    middleware installs them again on its first request)."""
     yield
     from runtime_guard.install import uninstall
 
