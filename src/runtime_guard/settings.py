@@ -79,7 +79,7 @@ class GuardSettings:
 
     def header_enabled(self, debug: bool) -> bool:
         """Whether responses carry the summary header: asked for, and a debug server."""
-        return self.header and debug
+        return bool(self.header) and debug
 
 
 def django_configured() -> bool:
