@@ -204,12 +204,10 @@ def _model_method(fact: Fact, m: Match) -> Operation:
     )
 
 
-def _forward_relation(fact: Fact, m: Match) -> Operation:
-    field = getattr(_local(m.frame, "self"), "field", None)
-    model = getattr(getattr(field, "model", None), "__name__", "?")
-    name = getattr(field, "name", "?")
+def _lazy_relation(fact: Fact, what: str, model: str, name: str) -> Operation:
+    """A relation that was not fetched with its instance: select_related fixes both cases."""
     return Operation(
-        name=f"lazy FK {model}.{name}",
+        name=f"{what} {model}.{name}",
         display=f"{model}.{name}",
         code=fact.code,
         replacement=f"select_related({name!r})",
@@ -217,21 +215,19 @@ def _forward_relation(fact: Fact, m: Match) -> Operation:
         fact=fact,
         batch_fix=f"select_related({name!r}) on the query that fetched the {model} objects",
     )
+
+
+def _forward_relation(fact: Fact, m: Match) -> Operation:
+    field = getattr(_local(m.frame, "self"), "field", None)
+    model = getattr(getattr(field, "model", None), "__name__", "?")
+    return _lazy_relation(fact, "lazy FK", model, getattr(field, "name", "?"))
 
 
 def _reverse_one_to_one(fact: Fact, m: Match) -> Operation:
     related = getattr(_local(m.frame, "self"), "related", None)
     model = type(_local(m.frame, "instance")).__name__
     name = related.get_accessor_name() if related is not None else "?"
-    return Operation(
-        name=f"lazy reverse one-to-one {model}.{name}",
-        display=f"{model}.{name}",
-        code=fact.code,
-        replacement=f"select_related({name!r})",
-        advice=f"on the query that fetched the {model}",
-        fact=fact,
-        batch_fix=f"select_related({name!r}) on the query that fetched the {model} objects",
-    )
+    return _lazy_relation(fact, "lazy reverse one-to-one", model, name)
 
 
 def _deferred_field(fact: Fact, m: Match) -> Operation:
