@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 import sysconfig
 from collections.abc import Iterable
 from types import CodeType, FrameType
@@ -138,8 +137,3 @@ def user_location(frame: FrameType | None) -> Location | None:
         frame = frame.f_back
         depth += 1
     return None
-
-
-def current_user_location(skip: int = 1) -> Location | None:
-    """Location of the innermost user frame of the calling thread."""
-    return user_location(sys._getframe(skip + 1))

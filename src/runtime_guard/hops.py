@@ -92,4 +92,5 @@ def install() -> None:
 
 
 def uninstall() -> None:
+    """Restore asgiref's ``SyncToAsync.__call__``."""
     SyncToAsync.__call__ = _original_call  # type: ignore[method-assign]

@@ -39,7 +39,3 @@ def uninstall() -> None:
         queries.uninstall()
         loop_monitor.uninstall()
         _installed = False
-
-
-def is_installed() -> bool:
-    return _installed

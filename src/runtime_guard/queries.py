@@ -103,7 +103,7 @@ def observe_thread_connections() -> None:
 
 def _thread_handler(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:
     """``SyncToAsync.thread_handler`` (runs on the worker thread), observing its connections."""
-    if scope._active or scope._fallback is not None:  # scope.any_active(), inlined: every hop
+    if scope._active or scope._fallback is not None:  # some scope is active
         observe_thread_connections()
     return _original_thread_handler(self, *args, **kwargs)
 

@@ -7,7 +7,7 @@ have no lint counterpart use the guard's ``DJG`` codes below.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -104,9 +104,3 @@ class Record:
             "mode": self.mode,
             **{k: v for k, v in self.data.items() if not k.startswith("_")},
         }
-
-    def as_dict(self) -> dict[str, Any]:
-        """Everything, for tests and JSON."""
-        out = asdict(self)
-        out["kind"] = self.kind.value
-        return out

@@ -21,7 +21,7 @@ from runtime_guard import reporting
 from runtime_guard.records import REQUEST_SUMMARY, Record, RecordKind
 from runtime_guard.settings import GuardSettings
 
-ScopeKind = Literal["request", "test", "block"]
+ScopeKind = Literal["request", "test"]
 
 _current: ContextVar[GuardScope | None] = ContextVar("runtime_guard_scope", default=None)
 _fallback: GuardScope | None = None  # the pytest plugin's per-test scope
@@ -244,11 +244,6 @@ def leave(scope: GuardScope, token: Token[GuardScope | None]) -> None:
     finally:
         _current.reset(token)
         scope.finish()
-
-
-def any_active() -> bool:
-    """True while some scope is entered somewhere in the process."""
-    return _active > 0 or _fallback is not None
 
 
 @contextmanager

@@ -35,7 +35,6 @@ from runtime_guard import attribution, operations, reporting, scope
 from runtime_guard.records import Record, RecordKind
 
 _real_get_running_loop = asyncio.get_running_loop
-_installed = False
 _internal: ContextVar[bool] = ContextVar("runtime_guard_internal", default=False)
 logger = logging.getLogger("runtime_guard")
 
@@ -157,13 +156,9 @@ def _checked_get_running_loop() -> asyncio.AbstractEventLoop:
 
 def install() -> None:
     """Swap in the guard's check (idempotent)."""
-    global _installed
     django_asyncio.get_running_loop = _checked_get_running_loop
-    _installed = True
 
 
 def uninstall() -> None:
     """Restore Django's check."""
-    global _installed
     django_asyncio.get_running_loop = _real_get_running_loop
-    _installed = False
