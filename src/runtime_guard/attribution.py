@@ -104,22 +104,19 @@ def location_of(frame: FrameType) -> Location:
 
 
 def stack(frame: FrameType | None) -> list[FrameType]:
-    """Frames from ``frame`` outwards (innermost first)."""
+    """Frames from ``frame`` outwards (innermost first), up to the first boundary."""
     out: list[FrameType] = []
-    while frame is not None and len(out) < _MAX_DEPTH:
+    while frame is not None and len(out) < _MAX_DEPTH and frame.f_code not in boundaries:
         out.append(frame)
         frame = frame.f_back
     return out
 
 
 def first_user_index(frames: list[FrameType]) -> int | None:
-    """Index of the innermost user frame in ``frames`` (innermost first)."""
+    """Index of the innermost user frame in ``frames`` (a :func:`stack`, innermost first)."""
     is_library = classifier.is_library
     for i, frame in enumerate(frames):
-        code = frame.f_code
-        if code in boundaries:
-            return None
-        if not is_library(code):
+        if not is_library(frame.f_code):
             return i
     return None
 

@@ -410,8 +410,7 @@ def identify(frames: list[FrameType], user_index: int | None) -> tuple[Operation
             match = Match(frames[i], outer=frames[i + 1:stop], inner=frames[:i],
                           user=user)
             return describe(fact, match), entry_frame
-    entry = frames[stop - 1] if stop else frames[0]
-    name = entry.f_code.co_qualname
+    name = entry_frame.f_code.co_qualname
     return (
         Operation(
             name=name,

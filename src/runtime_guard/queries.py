@@ -60,7 +60,7 @@ def _report_n_plus_one(
     """Record an N+1 at the query that crossed the threshold (logged when the scope ends)."""
     frames = attribution.stack(frame)
     user_index = attribution.first_user_index(frames)
-    op = operations.identify(frames, user_index)[0] if user_index is not None else None
+    op = operations.identify(frames, user_index)[0] if frames else None
     if user_index is not None:
         loc = attribution.location_of(frames[user_index])
     else:  # a Django a-method's worker thread: the user's frame is the one that awaited it

@@ -230,14 +230,16 @@ def in_context(context: Context) -> GuardScope | None:
 def enter(scope: GuardScope) -> Token[GuardScope | None]:
     """Make ``scope`` current in this context; pair with :func:`leave`."""
     global _active
-    _active += 1
+    with _lock:
+        _active += 1
     return _current.set(scope)
 
 
 def leave(scope: GuardScope, token: Token[GuardScope | None]) -> None:
     """Undo :func:`enter` and finish ``scope``."""
     global _active
-    _active -= 1
+    with _lock:
+        _active -= 1
     try:
         for hook in leave_hooks:
             hook(scope)
