@@ -1,13 +1,17 @@
-"""Event-loop blocking: callbacks that hold the loop longer than ``slow_callback_ms``.
+"""Event-loop blocking: a callback that holds the loop longer than ``slow_callback_ms``.
 
-The measurement is asyncio debug mode's (``slow_callback_duration``) without debug mode's
-cost: ``asyncio.Handle._run`` is timed, and a long callback is charged to the guard scope
-found in the callback's own context (a task step runs in its task's context, so that is
-the request). A watchdog thread samples the loop thread's stack while a callback overruns,
-which names the user's line that is blocking, not just the coroutine that did.
+What asyncio's debug mode reports (``slow_callback_duration``), without a cost per
+callback. A watchdog thread posts a heartbeat callback to every running asyncio loop each
+poll (``slow_callback_ms / 4``, 2 to 25 ms). While a heartbeat is overdue, the watchdog
+samples the loop thread's stack: the callback being run (asyncio's ``Handle._run`` frame),
+the guard scope in that callback's context (the request) and the user's innermost frame.
+When the same callback is still running at the threshold, it is the one blocking the loop;
+when the heartbeat finally runs, the block is reported with the heartbeat's delay as its
+duration (a lower bound, within one poll of the truth). A scope that ends inside the
+blocking callback is charged before it closes.
 
-Covers asyncio's own event loops (the default for uvicorn without uvloop, daphne via
-asyncio, Django's test client); uvloop runs callbacks in C and is not observed.
+Covers asyncio's own event loops (uvicorn without uvloop, daphne, Django's test client,
+``asyncio.run``); uvloop runs callbacks in C and is not observed.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import logging
 import sys
 import threading
 import time
-from asyncio import events
+from asyncio import base_events, events
 from typing import Any
 
 from runtime_guard import attribution, reporting, scope
@@ -25,68 +29,94 @@ from runtime_guard.records import LOOP_BLOCKED, Location, Record, RecordKind
 
 logger = logging.getLogger("runtime_guard")
 
-_original_run = events.Handle._run
-# Per loop thread: [start of the running callback (0.0: none), (start, sampled location),
-# start of the callback already reported]. The start time identifies the callback, so the
-# slot is reused without allocating.
-_slots: dict[int, list[Any]] = {}
+_HANDLE_RUN = events.Handle._run.__code__
+_original_run_forever = base_events.BaseEventLoop.run_forever
 _threshold_s = 0.1
 _watchdog: _Watchdog | None = None
 _lock = threading.Lock()
 _perf_counter = time.perf_counter
-_get_ident = threading.get_ident
+
+# A sample of a loop thread: (the handle being run, user location or None, guard scope).
+Sample = tuple[events.Handle, Location | None, "scope.GuardScope | None"]
 
 
-def _new_slot() -> list[Any]:
-    slot: list[Any] = [0.0, None, 0.0]
-    _slots[_get_ident()] = slot
-    return slot
+class _LoopState:
+    """One running loop, as the watchdog and its heartbeat see it."""
+
+    __slots__ = ("confirmed", "loop", "posted", "reported", "suspect")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.posted = 0.0  # when the pending heartbeat was posted (0.0: none pending)
+        self.suspect: Sample | None = None  # the callback running while the beat was late
+        self.confirmed: Sample | None = None  # ... and still running at the threshold
+        self.reported = False  # a leaving scope already reported this block
 
 
-def _timed_run(self: events.Handle) -> None:
-    """``Handle._run``, timed (kept lean: it runs for every callback of every loop)."""
-    slot = _slots.get(_get_ident()) or _new_slot()
-    start = slot[0] = _perf_counter()
+_states: dict[int, _LoopState] = {}  # loop thread id -> state
+
+
+def _watch(loop: asyncio.AbstractEventLoop) -> None:
+    """Watch ``loop``, running in the calling thread."""
+    tid = threading.get_ident()
+    state = _states.get(tid)
+    if state is None or state.loop is not loop:
+        _states[tid] = _LoopState(loop)
+
+
+def _run_forever(self: base_events.BaseEventLoop) -> None:
+    """``BaseEventLoop.run_forever``: watched while it runs."""
+    _watch(self)
     try:
-        _original_run(self)
+        _original_run_forever(self)
     finally:
-        elapsed = _perf_counter() - start
-        slot[0] = 0.0
-        if elapsed >= _threshold_s and slot[2] != start:
-            try:
-                _report(self, elapsed, _sample(slot, start))
-            except Exception:  # a guard bug must not stop the event loop: say so loudly
-                logger.exception("runtime_guard: could not report a slow callback")
+        state = _states.get(threading.get_ident())
+        if state is not None and state.loop is self:
+            del _states[threading.get_ident()]
 
 
-def _sample(slot: list[Any], start: float) -> Location | bool | None:
-    """The watchdog's sample for the callback that started at ``start``, if any."""
-    sample = slot[1]
-    return sample[1] if sample and sample[0] == start else None
+def _on_enter(guarded: scope.GuardScope) -> None:
+    """A scope begins: make sure the loop it runs on is watched (it may predate install)."""
+    loop = events._get_running_loop()
+    if loop is not None:
+        state = _states.get(threading.get_ident())
+        if state is None or state.loop is not loop:
+            _watch(loop)
+
+
+def _beat(state: _LoopState) -> None:
+    """The heartbeat, on the loop: report the block it waited behind, if one was confirmed."""
+    lag = _perf_counter() - state.posted
+    state.posted = 0.0
+    confirmed, state.suspect, state.confirmed = state.confirmed, None, None
+    reported, state.reported = state.reported, False
+    if confirmed is None or reported:
+        return
+    handle, location, guarded = confirmed
+    if guarded is not None and lag * 1000 >= guarded.settings.slow_callback_ms:
+        _record(guarded, lag, location or _suspended_location(handle))
 
 
 def _before_leave(guarded: scope.GuardScope) -> None:
-    """A scope ends inside a callback that already overran: report it for that scope now.
+    """A scope ends inside the callback that blocks the loop: charge it before it closes.
 
-    After the scope is left its context variable is gone, so the end of the callback could
-    no longer tell whose request blocked the loop (a request served in one loop step).
+    Once the scope is left, its request's summary is written and the heartbeat, which runs
+    only after the blocking callback, would be too late for it.
     """
-    slot = _slots.get(_get_ident())
-    if slot is None or not slot[0]:
+    state = _states.get(threading.get_ident())
+    if state is None or not state.posted or state.reported:
         return
-    start = slot[0]
-    elapsed = _perf_counter() - start
-    if elapsed * 1000 >= guarded.settings.slow_callback_ms and slot[2] != start:
-        slot[2] = start
-        sample = _sample(slot, start)
-        try:
-            _record(guarded, elapsed, sample if isinstance(sample, Location) else None)
-        except Exception:  # the request's own outcome must not change
-            logger.exception("runtime_guard: could not report a slow callback")
+    elapsed = _perf_counter() - state.posted
+    sample = state.confirmed or state.suspect
+    if (sample is None or sample[2] is not guarded
+            or elapsed * 1000 < guarded.settings.slow_callback_ms):
+        return
+    state.reported = True
+    _record(guarded, elapsed, sample[1] or _suspended_location(sample[0]))
 
 
 def _suspended_location(handle: events.Handle) -> Location | None:
-    """Where the task that ran is now suspended (when the watchdog took no sample)."""
+    """Where the task that ran is now suspended (when the sample held no user frame)."""
     task = getattr(handle._callback, "__self__", None)
     if not isinstance(task, asyncio.Task):
         return None
@@ -100,47 +130,60 @@ def _suspended_location(handle: events.Handle) -> Location | None:
     return found
 
 
-def _report(handle: events.Handle, elapsed: float, sample: Location | bool | None) -> None:
-    """A callback overran: charge it to the scope in its context."""
-    guarded = scope.in_context(handle._context)
-    if guarded is None or elapsed * 1000 < guarded.settings.slow_callback_ms:
-        return
-    _record(guarded, elapsed,
-            sample if isinstance(sample, Location) else _suspended_location(handle))
-
-
 def _record(guarded: scope.GuardScope, elapsed: float, location: Location | None) -> None:
-    ms = elapsed * 1000
-    request = guarded.kind == "request"
-    where = f" [request {guarded.label}]" if request else ""
-    record = Record(
-        kind=RecordKind.BLOCKED,
-        code=LOOP_BLOCKED,
-        message=f"{LOOP_BLOCKED} {location or '?'}: the event loop was blocked for {ms:.0f} ms"
-        f" (threshold {guarded.settings.slow_callback_ms:g} ms): move the blocking work into"
-        f" `await sync_to_async(fn)()` or use an async API{where}",
-        operation="event loop blocked",
-        replacement="await sync_to_async(fn)()",
-        location=location,
-        request_id=guarded.id if request else None,
-        request_path=guarded.label if request else None,
-        duration_ms=ms,
-        thread=threading.current_thread().name,
-        mode=guarded.settings.mode,
-    )
-    guarded.add_blocked(record)
-    reporting.log(record)
+    try:
+        ms = elapsed * 1000
+        request = guarded.kind == "request"
+        where = f" [request {guarded.label}]" if request else ""
+        record = Record(
+            kind=RecordKind.BLOCKED,
+            code=LOOP_BLOCKED,
+            message=f"{LOOP_BLOCKED} {location or '?'}: the event loop was blocked for"
+            f" {ms:.0f} ms (threshold {guarded.settings.slow_callback_ms:g} ms): move the"
+            f" blocking work into `await sync_to_async(fn)()` or use an async API{where}",
+            operation="event loop blocked",
+            replacement="await sync_to_async(fn)()",
+            location=location,
+            request_id=guarded.id if request else None,
+            request_path=guarded.label if request else None,
+            duration_ms=ms,
+            thread=threading.current_thread().name,
+            mode=guarded.settings.mode,
+        )
+        guarded.add_blocked(record)
+        reporting.log(record)
+    except Exception:  # a guard bug must not break the loop or the request: say so loudly
+        logger.exception("runtime_guard: could not report a blocked event loop")
+
+
+def _sample(tid: int) -> Sample | None:
+    """What the loop thread ``tid`` runs now: None unless it is inside a callback."""
+    frame = sys._current_frames().get(tid)
+    location: Location | None = None
+    crossed_boundary = False
+    is_library = attribution.classifier.is_library
+    while frame is not None:
+        code = frame.f_code
+        if code is _HANDLE_RUN:
+            handle = frame.f_locals.get("self")
+            if not isinstance(handle, events.Handle):
+                return None
+            return handle, location, scope.in_context(handle._context)
+        if code in attribution.boundaries:
+            crossed_boundary = True
+        elif location is None and not crossed_boundary and not is_library(code):
+            location = attribution.location_of(frame)
+        frame = frame.f_back
+    return None
 
 
 def _poll_interval() -> float:
-    """Half the threshold, 5 to 50 ms: each wake-up costs the loop a GIL hand-off. A poll
-    that finds a callback running schedules the next wake-up for the moment it would
-    overrun, so the sample is taken at the threshold."""
-    return min(max(_threshold_s / 2, 0.005), 0.05)
+    """A quarter of the threshold, 2 to 25 ms: each poll costs the loop one heartbeat."""
+    return min(max(_threshold_s / 4, 0.002), 0.025)
 
 
 class _Watchdog(threading.Thread):
-    """Samples the stack of a loop thread whose current callback overran the threshold."""
+    """Posts heartbeats and samples loop threads whose heartbeat is late."""
 
     def __init__(self) -> None:
         super().__init__(name="runtime_guard-loop-watchdog", daemon=True)
@@ -148,43 +191,58 @@ class _Watchdog(threading.Thread):
 
     def run(self) -> None:
         wait = _poll_interval()
-        next_prune = _perf_counter() + 5
         while not self.stopping.wait(wait):
-            now = _perf_counter()
             wait = _poll_interval()
-            for tid, slot in list(_slots.items()):
-                start = slot[0]
-                sampled = slot[1]
-                if not start or (sampled is not None and sampled[0] == start):
-                    continue
-                due = start + _threshold_s - now
-                if due > 0:  # wake again exactly when this callback would overrun
-                    wait = min(wait, due + 0.001)
-                    continue
-                frame = sys._current_frames().get(tid)
-                if frame is not None and slot[0] == start:  # still the same callback
-                    slot[1] = (start, attribution.user_location(frame) or False)
-            if now >= next_prune:  # loop threads come and go (async_to_sync makes one each call)
-                next_prune = now + 5
-                alive = {t.ident for t in threading.enumerate()}
-                for tid in [t for t, slot in _slots.items() if t not in alive and not slot[0]]:
-                    _slots.pop(tid, None)
+            for tid, state in list(_states.items()):
+                wait = min(wait, self._poll(tid, state, wait))
+
+    def _poll(self, tid: int, state: _LoopState, poll: float) -> float:
+        """Look at one loop; return how soon to look again."""
+        loop = state.loop
+        if loop.is_closed() or not loop.is_running():
+            if _states.get(tid) is state:
+                _states.pop(tid, None)
+            return poll
+        now = _perf_counter()
+        if not state.posted:
+            state.posted = now
+            try:
+                loop.call_soon_threadsafe(_beat, state)
+            except RuntimeError:  # closed meanwhile
+                state.posted = 0.0
+            return poll
+        overdue = now - state.posted
+        if overdue < poll or state.confirmed is not None:
+            return poll
+        sample = _sample(tid)
+        if sample is None:
+            return poll
+        if state.suspect is None or state.suspect[0] is not sample[0]:
+            state.suspect = sample  # first sight of this callback while the beat is late
+        elif overdue >= _threshold_s:
+            state.confirmed = sample  # the same callback, still running at the threshold
+            return poll
+        return max(state.posted + _threshold_s - now, 0.001)
 
 
 def use_threshold(ms: float) -> None:
-    """Make sure callbacks longer than ``ms`` are measured (the lowest threshold wins)."""
+    """Make sure callbacks longer than ``ms`` are caught (the lowest threshold wins)."""
     global _threshold_s
     _threshold_s = min(_threshold_s, ms / 1000)
 
 
 def install(threshold_ms: float) -> None:
-    """Time every asyncio callback and start the watchdog (idempotent)."""
+    """Watch every asyncio loop and start the watchdog (idempotent)."""
     global _watchdog, _threshold_s
     with _lock:
-        if events.Handle._run is not _timed_run:
+        if base_events.BaseEventLoop.run_forever is not _run_forever:
             _threshold_s = threshold_ms / 1000
-            events.Handle._run = _timed_run  # type: ignore[method-assign]
+            base_events.BaseEventLoop.run_forever = _run_forever  # type: ignore[method-assign]
+            scope.enter_hooks.append(_on_enter)
             scope.leave_hooks.append(_before_leave)
+            running = events._get_running_loop()
+            if running is not None:
+                _watch(running)
         else:
             use_threshold(threshold_ms)
         if _watchdog is None or not _watchdog.is_alive():
@@ -195,10 +253,12 @@ def install(threshold_ms: float) -> None:
 def uninstall() -> None:
     global _watchdog
     with _lock:
-        events.Handle._run = _original_run  # type: ignore[method-assign]
-        while _before_leave in scope.leave_hooks:
-            scope.leave_hooks.remove(_before_leave)
+        base_events.BaseEventLoop.run_forever = _original_run_forever  # type: ignore[method-assign]
+        for hooks, hook in ((scope.enter_hooks, _on_enter), (scope.leave_hooks, _before_leave)):
+            while hook in hooks:
+                hooks.remove(hook)
         if _watchdog is not None:
             _watchdog.stopping.set()
             _watchdog.join(timeout=1)
             _watchdog = None
+        _states.clear()

@@ -27,7 +27,8 @@ _current: ContextVar[GuardScope | None] = ContextVar("runtime_guard_scope", defa
 _fallback: GuardScope | None = None  # the pytest plugin's per-test scope
 _ids = itertools.count(1)
 _active = 0  # scopes entered and not yet left, in any thread (plus the fallback)
-# Called with the scope just before it is left (the loop monitor's last look at it).
+# Called with the scope as it is entered, and just before it is left (the loop monitor).
+enter_hooks: list[Callable[[GuardScope], None]] = []
 leave_hooks: list[Callable[[GuardScope], None]] = []
 
 
@@ -232,6 +233,8 @@ def enter(scope: GuardScope) -> Token[GuardScope | None]:
     global _active
     with _lock:
         _active += 1
+    for hook in enter_hooks:
+        hook(scope)
     return _current.set(scope)
 
 

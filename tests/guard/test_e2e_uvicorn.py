@@ -128,7 +128,8 @@ def test_uvicorn_serves_the_project_and_the_guard_reports(
     assert n_plus_one["replacement"].startswith("select_related('author')")
     [blocked] = by_kind["blocked"]
     assert blocked["request_path"] == "GET /guard/slow/?ms=250"
-    assert blocked["line"] == marked_line("blocked sleep") and blocked["duration_ms"] >= 240
+    # a lower bound, within one watchdog poll (25 ms at the default 100 ms threshold)
+    assert blocked["line"] == marked_line("blocked sleep") and blocked["duration_ms"] >= 220
     summaries = {r["request_path"] for r in by_kind["request"]}
     assert len(summaries) == len(REQUESTS)
     hops = [r for r in by_kind["hop"] if r["request_path"] == "GET /guard/n-plus-one/"
