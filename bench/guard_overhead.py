@@ -5,7 +5,7 @@ handler, once without the guard and once with ``AsyncORMGuardMiddleware`` in war
 the same run. Two measurements:
 
 - in-process (the bar): the ASGI application called directly in one process, no server
-  and no network to dilute the difference; blocks of 20 requests alternate between the two
+  and no network to dilute the difference; blocks of 40 requests alternate between the two
   variants (the guard's hooks are uninstalled for the plain blocks), so both see the same
   machine load. Reported as latency and as CPU time per request; the bar is on CPU time,
   which, unlike latency, does not grow while other processes hold the CPU;
@@ -17,7 +17,7 @@ the same run. Two measurements:
 Every request is timed. Each round yields a ratio of median latencies (guarded / plain);
 the result is the median over rounds (the machine is shared with other work).
 
-    .venv/bin/python bench/guard_overhead.py [--pairs 400] [--rounds 11] [--skip-served]
+    .venv/bin/python bench/guard_overhead.py [--pairs 400] [--rounds 15] [--skip-served]
 
 Bar: the guard adds at most 5% per request (in-process CPU-time ratio <= 1.05).
 """
@@ -194,7 +194,7 @@ async def serve_inprocess(app: Any, requests: int) -> list[float]:
     return latencies
 
 
-async def inprocess(pairs: int, rounds: int, block: int = 20) -> dict[str, list[float]]:
+async def inprocess(pairs: int, rounds: int, block: int = 40) -> dict[str, list[float]]:
     """Per-round ratios, guarded / plain, calling the ASGI app directly: of the median
     request latency, and of the median CPU time per request (the process's, all threads;
     unlike latency it does not grow while other work on the machine has the CPU)."""
@@ -225,7 +225,7 @@ def _describe(name: str, ratios: list[float]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=400, help="request pairs per round")
-    parser.add_argument("--rounds", type=int, default=11, help="rounds (the median is reported)")
+    parser.add_argument("--rounds", type=int, default=15, help="rounds (the median is reported)")
     parser.add_argument("--skip-served", action="store_true", help="only the in-process run")
     args = parser.parse_args(argv)
 
