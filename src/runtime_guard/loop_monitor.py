@@ -75,15 +75,6 @@ def _run_forever(self: base_events.BaseEventLoop) -> None:
             del _states[threading.get_ident()]
 
 
-def _on_enter(guarded: scope.GuardScope) -> None:
-    """A scope begins: make sure the loop it runs on is watched (it may predate install)."""
-    loop = events._get_running_loop()
-    if loop is not None:
-        state = _states.get(threading.get_ident())
-        if state is None or state.loop is not loop:
-            _watch(loop)
-
-
 def _beat(state: _LoopState) -> None:
     """The heartbeat, on the loop: report the block it waited behind, if one was confirmed."""
     lag = _perf_counter() - state.posted
@@ -238,13 +229,12 @@ def install(threshold_ms: float) -> None:
         if base_events.BaseEventLoop.run_forever is not _run_forever:
             _threshold_s = threshold_ms / 1000
             base_events.BaseEventLoop.run_forever = _run_forever  # type: ignore[method-assign]
-            scope.enter_hooks.append(_on_enter)
             scope.leave_hooks.append(_before_leave)
-            running = events._get_running_loop()
-            if running is not None:
-                _watch(running)
         else:
             use_threshold(threshold_ms)
+        running = events._get_running_loop()  # Django loads middleware inside the server's loop
+        if running is not None:
+            _watch(running)
         if _watchdog is None or not _watchdog.is_alive():
             _watchdog = _Watchdog()
             _watchdog.start()
@@ -254,9 +244,8 @@ def uninstall() -> None:
     global _watchdog
     with _lock:
         base_events.BaseEventLoop.run_forever = _original_run_forever  # type: ignore[method-assign]
-        for hooks, hook in ((scope.enter_hooks, _on_enter), (scope.leave_hooks, _before_leave)):
-            while hook in hooks:
-                hooks.remove(hook)
+        while _before_leave in scope.leave_hooks:
+            scope.leave_hooks.remove(_before_leave)
         if _watchdog is not None:
             _watchdog.stopping.set()
             _watchdog.join(timeout=1)

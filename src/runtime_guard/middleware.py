@@ -52,15 +52,11 @@ class AsyncORMGuardMiddleware:
 
     def _open(self, request: HttpRequest) -> scope.GuardScope | None:
         """A new request scope, or None when an outer guard (the ASGI wrapper) has one."""
-        outer = scope.current()
+        outer = scope._current.get() or scope._fallback  # scope.current(), inlined: per request
         if outer is not None and outer.kind == "request" and not outer.finished:
             return None
         label = request_label(request.method, request.path, request.META.get("QUERY_STRING", ""))
         return scope.GuardScope(self.settings, label, "request", parent=outer)
-
-    def _annotate(self, response: HttpResponseBase, guarded: scope.GuardScope) -> None:
-        if self.header:
-            response[HEADER] = guarded.header()
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
@@ -71,7 +67,8 @@ class AsyncORMGuardMiddleware:
         token = scope.enter(guarded)
         try:
             response = self.get_response(request)
-            self._annotate(response, guarded)
+            if self.header:
+                response[HEADER] = guarded.header()
         finally:
             scope.leave(guarded, token)
         return response
@@ -84,7 +81,8 @@ class AsyncORMGuardMiddleware:
         token = scope.enter(guarded)
         try:
             response = await get_response(request)
-            self._annotate(response, guarded)
+            if self.header:
+                response[HEADER] = guarded.header()
         finally:
             scope.leave(guarded, token)
         return response

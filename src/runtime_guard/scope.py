@@ -27,8 +27,7 @@ _current: ContextVar[GuardScope | None] = ContextVar("runtime_guard_scope", defa
 _fallback: GuardScope | None = None  # the pytest plugin's per-test scope
 _ids = itertools.count(1)
 _active = 0  # scopes entered and not yet left, in any thread (plus the fallback)
-# Called with the scope as it is entered, and just before it is left (the loop monitor).
-enter_hooks: list[Callable[[GuardScope], None]] = []
+# Called with the scope just before it is left (the loop monitor's last look at it).
 leave_hooks: list[Callable[[GuardScope], None]] = []
 
 
@@ -233,8 +232,6 @@ def enter(scope: GuardScope) -> Token[GuardScope | None]:
     global _active
     with _lock:
         _active += 1
-    for hook in enter_hooks:
-        hook(scope)
     return _current.set(scope)
 
 
