@@ -6,6 +6,7 @@ import Django.
 """
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -25,7 +26,12 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
+    "guard_app",  # runtime guard: the fixture project's app (fixtures/guard_project)
 ]
+# The runtime guard's fixture project is importable without installing it.
+GUARD_PROJECT_DIR = BASE_DIR.parent / "fixtures" / "guard_project"
+if str(GUARD_PROJECT_DIR) not in sys.path:
+    sys.path.insert(0, str(GUARD_PROJECT_DIR))
 
 DATABASES = {
     "default": {
