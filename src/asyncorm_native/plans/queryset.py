@@ -16,9 +16,10 @@ from django.db.models.query import MAX_GET_RESULTS
 from django.db.models.sql.constants import SINGLE
 
 from ..steps import Plan
+from . import statements
 from .errors import Unsupported
 from .intercept import SQLRequested, replay, run_until_sql
-from .rows import evaluate, fetch_one
+from .rows import check_iterable, compile_select, evaluate, fetch_compiled, fetch_one, results_of
 
 
 def _single(request: SQLRequested) -> Any:
@@ -28,8 +29,24 @@ def _single(request: SQLRequested) -> Any:
 
 
 def get(queryset: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan[Any]:
-    """Mirrors ``QuerySet.get()``."""
+    """Mirrors ``QuerySet.get()``; later calls of a cached shape reuse its statement."""
     self = queryset
+    key = None
+    refused = False
+    if kwargs and not args:
+        names = tuple(sorted(kwargs))
+        key = statements.shape_key(self, names, self.db)
+        if key is not None:
+            statement = statements.find(key)
+            if statement:
+                params = statement.params([kwargs[name] for name in names])
+                if params is not None:
+                    statements.counts["hit"] += 1
+                    return (yield from _get_cached(self, statement, params))
+                statements.counts["refused"] += 1
+                refused = True
+            if statement is not False:
+                key = None  # a known shape: nothing to record
     if self.query.combinator and (args or kwargs):
         raise NotSupportedError(
             f"Calling QuerySet.get(...) with filters after {self.query.combinator}() is not "
@@ -45,7 +62,33 @@ def get(queryset: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan[An
     ):
         limit = MAX_GET_RESULTS
         clone.query.set_limits(high=limit)
+    if key is not None and limit is not None:
+        # evaluate(clone), compiling here to keep the statement for the shape's next calls
+        check_iterable(clone)
+        compiler = clone.query.get_compiler(using=clone.db)
+        compiled = compile_select(compiler)
+        statements.counts[statements.record(key, kwargs, clone, compiler, compiled)] += 1
+        rows = yield from fetch_compiled(compiler, compiled)
+        clone._result_cache = results_of(clone, compiler, rows)
+    elif key is None and not refused:
+        statements.counts["uncacheable"] += 1
     results = yield from evaluate(clone)
+    return _got(self, results, limit)
+
+
+def _get_cached(self: Any, statement: statements.Statement, params: list[Any]) -> Plan[Any]:
+    """``get()`` with the statement of a cached shape: the same SQL with these parameters."""
+    clone = self._chain()
+    check_iterable(clone)
+    compiler = statement.compiler
+    rows = yield from fetch_compiled(compiler, (statement.sql, params))
+    clone._result_cache = results_of(clone, compiler, rows)
+    results = yield from evaluate(clone)
+    return _got(self, results, MAX_GET_RESULTS)
+
+
+def _got(self: Any, results: list[Any], limit: int | None) -> Any:
+    """The end of ``QuerySet.get()``: the one result, or Django's exception."""
     num = len(results)
     if num == 1:
         return results[0]

@@ -62,7 +62,11 @@ def _trim(compiler: Any, rows: list[Row]) -> list[Row]:
 
 def fetch_all(compiler: Any) -> Plan[list[Row]]:
     """Rows of ``compiler.execute_sql(MULTI)`` without chunked fetch."""
-    compiled = compile_select(compiler)
+    return (yield from fetch_compiled(compiler, compile_select(compiler)))
+
+
+def fetch_compiled(compiler: Any, compiled: tuple[str, Params] | None) -> Plan[list[Row]]:
+    """Rows of ``compiler.execute_sql(MULTI)``, its SQL already compiled (None: empty result)."""
     if compiled is None:
         return []
     rows = yield Execute(compiled[0], compiled[1], Fetch.ALL, using=compiler.using)
@@ -107,6 +111,11 @@ def build(queryset: Any) -> Plan[list[Any]]:
     check_iterable(queryset)
     compiler = queryset.query.get_compiler(using=queryset.db)
     rows = yield from fetch_all(compiler)
+    return results_of(queryset, compiler, rows)
+
+
+def results_of(queryset: Any, compiler: Any, rows: list[Row]) -> list[Any]:
+    """``list(queryset._iterable_class(queryset))`` with ``compiler`` answering from ``rows``."""
     with answering(queryset.query, compiler, [rows] if rows else []):
         return list(queryset._iterable_class(queryset))
 

@@ -1,0 +1,322 @@
+"""Statement cache: later ``aget(**kwargs)`` calls of one queryset *shape* reuse Django's SQL.
+
+The first call of a shape runs Django's ``get()`` path in full: ``filter()``,
+``order_by()``, ``set_limits()`` and the compiler's ``as_sql()``. When that
+compiled statement qualifies, it is kept with its compiler (whose ``select``,
+``klass_info`` and converters the iterable needs) and, per keyword argument,
+the lookup class and left-hand side Django built. A later call of the same
+shape with other values only builds each lookup with Django's own class
+(``lookup_class(lhs, value)``, which prepares the value with the field's
+``get_prep_value()``) and compiles that one lookup with Django's compiler
+(``get_db_prep_value()`` and the lookup's SQL). The statement is reused only
+if every lookup compiles to the very SQL fragment it had in the cached
+statement; the parameters are then the lookups' parameters, in order.
+
+**Shape.** The queryset's class, iterable class, ``values()`` fields, database
+alias, and a signature of its ``Query``: every attribute of ``query.__dict__``
+(cached properties aside), reduced to plain values. Only plain values,
+containers of them, the model, the base table, bound fields, and a few
+expressions (``Col``, ``Value``, ``RawSQL``, signed by their attributes and
+their output field's ``deconstruct()``) can be signed. Anything else (a filter
+already applied, joins, ordering expressions, subqueries...) makes the
+queryset uncacheable: it runs Django's path every time. Plus the keyword
+names, in the order Django's ``Q`` sorts them.
+
+**What qualifies** (checked on the first call, with the first call's values):
+no positional arguments; each keyword gave one lookup on a column of the
+base table (no join); the hit path reproduces each lookup's SQL and
+parameters from the value; and the statement has no parameters besides the
+lookups' (so the parameter list is exactly theirs).
+
+**What goes the full path anyway**, per call: a value that is an expression,
+a queryset, a list, tuple or iterator (Django resolves those), a value that
+prepares to None (Django turns ``exact=None`` into ``IS NULL``) or to ``""``
+on a backend that treats it as NULL, a value whose lookup compiles to other
+SQL (``bool_field=True`` may compile to a bare column), raises (overflowing
+integers compile to an empty result), or fails ``check_related_objects()``
+(a model instance of the wrong model). Django then raises or answers itself.
+
+Entries belong to a thread (compilers hold the thread's connection) and are
+dropped whenever a setting changes (``DATABASES``, ``USE_TZ``...) and on
+``install()``/``uninstall()``.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model
+from django.db.models.expressions import Col, RawSQL, Value
+from django.db.models.fields import Field
+from django.db.models.lookups import Lookup
+from django.db.models.sql.datastructures import BaseTable
+from django.db.models.sql.where import AND, WhereNode
+from django.utils.functional import cached_property
+
+#: Entries kept per thread; the cache is emptied when it is full (shapes are few).
+MAX_ENTRIES = 512
+
+
+class Uncacheable(Exception):
+    """The queryset's state cannot be reduced to a signature."""
+
+
+_SIMPLE = frozenset({str, int, float, bool, type(None), bytes})
+_EXPRESSIONS = frozenset({Col, Value, RawSQL})
+_cached_names: dict[type, frozenset[str]] = {}
+
+
+def _cached_properties(cls: type) -> frozenset[str]:
+    """Names of ``cls``'s cached properties: derived state, left out of signatures."""
+    names = _cached_names.get(cls)
+    if names is None:
+        names = _cached_names[cls] = frozenset(
+            name
+            for klass in cls.__mro__
+            for name, value in vars(klass).items()
+            if isinstance(value, cached_property | functools.cached_property)
+        )
+    return names
+
+
+def _field_sig(field: Field) -> Any:
+    if getattr(field, "model", None) is not None:
+        return ("bound", field.model, field.name, field.creation_counter)
+    _name, path, args, kwargs = field.deconstruct()
+    return ("unbound", type(field), path, _sig(args), _sig(kwargs))
+
+
+def _attributes_sig(obj: Any) -> Any:
+    # ``output_field`` is a cached property that constructors also set: always signed.
+    skip = _cached_properties(type(obj)) - {"output_field"}
+    return tuple((name, _sig(value)) for name, value in obj.__dict__.items() if name not in skip)
+
+
+def _sig(value: Any) -> Any:
+    """A hashable signature of ``value``; raises :class:`Uncacheable`."""
+    kind = type(value)
+    if kind in _SIMPLE:
+        return (kind, value)
+    if kind is tuple or kind is list:
+        return (kind, tuple([_sig(item) for item in value]))
+    if kind is frozenset or kind is set:
+        return (kind, frozenset([_sig(item) for item in value]))
+    if kind is dict:
+        return (kind, tuple([(_sig(k), _sig(v)) for k, v in value.items()]))
+    if kind is WhereNode:
+        if value.children:
+            raise Uncacheable("where")
+        return (kind, value.connector, value.negated)
+    if kind is BaseTable:
+        if value.filtered_relation is not None:
+            raise Uncacheable("filtered relation")
+        return (kind, value.table_name, value.table_alias)
+    if isinstance(value, Field):
+        return _field_sig(value)
+    if kind in _EXPRESSIONS:
+        return (kind, _attributes_sig(value))
+    if isinstance(value, type) and issubclass(value, Model):
+        return value
+    raise Uncacheable(kind.__qualname__)
+
+
+def shape_key(queryset: Any, names: tuple[str, ...], alias: str) -> Any:
+    """The cache key of ``queryset.get(**kwargs)`` for these keyword ``names``, or None."""
+    if queryset._deferred_filter is not None or queryset._defer_next_filter:
+        return None
+    query = queryset._query
+    try:
+        query_sig = _attributes_sig(query)
+        fields_sig = _sig(queryset._fields)
+    except Uncacheable:
+        return None
+    return (
+        type(queryset),
+        queryset._sticky_filter,
+        queryset._iterable_class,
+        fields_sig,
+        alias,
+        type(query),
+        query_sig,
+        names,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """How one keyword argument becomes its lookup, as Django built it on the first call."""
+
+    lookup_class: type
+    lhs: Any
+    final_field: Any
+    opts: Any
+    sql: str
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A compiled ``get()`` statement and what a later call needs to reuse it."""
+
+    sql: str
+    compiler: Any
+    slots: tuple[_Slot, ...]
+    generation: int
+
+    def params(self, values: list[Any]) -> list[Any] | None:
+        """The parameters for these values (in key order), or None: take Django's full path."""
+        params: list[Any] = []
+        compiler = self.compiler
+        for slot, value in zip(self.slots, values, strict=True):
+            try:
+                lookup_params = _lookup_params(compiler, slot, value)
+            except Exception:  # Django's full path raises its own error, or answers
+                return None
+            if lookup_params is None:
+                return None
+            params.extend(lookup_params)
+        return params
+
+
+def _plain(value: Any) -> bool:
+    """Values Django's ``build_filter()`` passes to the lookup unchanged."""
+    return not (hasattr(value, "resolve_expression") or isinstance(value, list | tuple | Iterator))
+
+
+def _lookup_params(compiler: Any, slot: _Slot, value: Any) -> list[Any] | None:
+    """Mirrors the value-dependent part of ``Query.build_filter()`` and ``build_lookup()``."""
+    if not _plain(value):
+        return None
+    query = compiler.query
+    query.check_related_objects(slot.final_field, value, slot.opts)
+    lookup = slot.lookup_class(slot.lhs, value)
+    if lookup.rhs is None and not lookup.can_use_none_as_rhs:
+        return None  # Django builds IS NULL (or raises)
+    if (
+        lookup.lookup_name == "exact"
+        and lookup.rhs == ""
+        and connections[DEFAULT_DB_ALIAS].features.interprets_empty_strings_as_nulls
+    ):
+        return None
+    sql, params = compiler.compile(lookup)
+    if sql != slot.sql:
+        return None
+    return list(params)
+
+
+#: How ``get()`` calls went: "hit" (cached statement reused), "compiled" (Django's
+#: full path, statement kept), "refused" (a cached shape, but this call's values
+#: take the full path), "uncacheable" (full path, shape does not qualify).
+counts: Counter[str] = Counter()
+
+
+class _Entries(threading.local):
+    def __init__(self) -> None:
+        self.statements: dict[Any, Statement | None] = {}
+
+
+_local = _Entries()
+_generation = 0
+
+
+def clear(**kwargs: Any) -> None:
+    """Forget every thread's statements (a ``setting_changed`` receiver too)."""
+    global _generation
+    _generation += 1
+    _local.statements = {}
+
+
+def find(key: Any) -> Statement | bool | None:
+    """The statement of ``key``; None if the shape is known uncacheable; False if unknown."""
+    statements = _local.statements
+    try:
+        statement = statements[key]
+    except KeyError:
+        return False
+    if statement is not None and statement.generation != _generation:
+        del statements[key]
+        return False
+    return statement
+
+
+def _slot_for(clone: Any, name: str, child: Any, value: Any, compiler: Any) -> _Slot | None:
+    """The slot of keyword ``name``, if its lookup is one the hit path rebuilds exactly."""
+    if not isinstance(child, Lookup) or type(child.lhs) is not Col:
+        return None
+    query = clone.query
+    if query.alias_map.get(child.lhs.alias).__class__ is not BaseTable:
+        return None  # a joined table
+    # Django's own path resolution for the name (on a throwaway query).
+    probe = query.chain()
+    _lookups, parts, reffed_expression = probe.solve_lookup_type(name)
+    if reffed_expression:
+        return None
+    join_info = probe.setup_joins(parts, probe.get_meta(), probe.get_initial_alias())
+    sql, params = compiler.compile(child)
+    slot = _Slot(type(child), child.lhs, join_info.final_field, join_info.opts, sql)
+    try:
+        rebuilt = _lookup_params(compiler, slot, value)
+    except Exception:
+        return None
+    if rebuilt != list(params):
+        return None
+    return slot
+
+
+def record(
+    key: Any,
+    kwargs: dict[str, Any],
+    clone: Any,
+    compiler: Any,
+    compiled: tuple[str, Any] | None,
+) -> str:
+    """After Django's full ``get()`` path compiled ``clone``: keep the statement if it qualifies.
+
+    Returns "compiled" if it was kept, "uncacheable" if not.
+    """
+    statements = _local.statements
+    if len(statements) >= MAX_ENTRIES:
+        statements.clear()
+    try:
+        statement = _statement(kwargs, clone, compiler, compiled)
+    except Exception:  # a shape the checks below cannot even inspect: not cached
+        statement = None
+    statements[key] = statement
+    return "uncacheable" if statement is None else "compiled"
+
+
+def _statement(
+    kwargs: dict[str, Any], clone: Any, compiler: Any, compiled: tuple[str, Any] | None
+) -> Statement | None:
+    if compiled is None:
+        return None
+    sql, params = compiled
+    where = clone.query.where
+    names = sorted(kwargs)
+    if (
+        where.connector != AND
+        or where.negated
+        or len(where.children) != len(names)
+        or clone.query.combinator
+    ):
+        return None
+    slots = []
+    lookup_params: list[Any] = []
+    for name, child in zip(names, where.children, strict=True):
+        slot = _slot_for(clone, name, child, kwargs[name], compiler)
+        if slot is None:
+            return None
+        slots.append(slot)
+        lookup_params.extend(compiler.compile(child)[1])
+    if list(params) != lookup_params:
+        return None  # other parameters in the statement: not reusable by this scheme
+    return Statement(sql, compiler, tuple(slots), _generation)
+
+
+setting_changed.connect(clear, dispatch_uid="asyncorm_native.statements")
