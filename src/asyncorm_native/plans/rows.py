@@ -52,7 +52,7 @@ def compile_select(compiler: Any) -> tuple[str, Params] | None:
     return sql, params
 
 
-def _trim(compiler: Any, rows: list[Row]) -> list[Row]:
+def trim(compiler: Any, rows: list[Row]) -> list[Row]:
     """Drop extra-select columns as Django's ``cursor_iter`` does."""
     if compiler.has_extra_select:
         count = compiler.col_count
@@ -70,7 +70,7 @@ def fetch_compiled(compiler: Any, compiled: tuple[str, Params] | None) -> Plan[l
     if compiled is None:
         return []
     rows = yield Execute(compiled[0], compiled[1], Fetch.ALL, using=compiler.using)
-    return _trim(compiler, rows)
+    return trim(compiler, rows)
 
 
 def fetch_one(compiler: Any) -> Plan[Row | None]:
@@ -116,8 +116,16 @@ def build(queryset: Any) -> Plan[list[Any]]:
 
 def results_of(queryset: Any, compiler: Any, rows: list[Row]) -> list[Any]:
     """``list(queryset._iterable_class(queryset))`` with ``compiler`` answering from ``rows``."""
-    with answering(queryset.query, compiler, [rows] if rows else []):
+    # answering(), inlined: this is the hot path of every cached get()
+    query = queryset.query
+    results = [rows] if rows else []
+    query.get_compiler = lambda *args, **kwargs: compiler
+    compiler.execute_sql = lambda *args, **kwargs: results
+    try:
         return list(queryset._iterable_class(queryset))
+    finally:
+        del query.get_compiler
+        del compiler.execute_sql
 
 
 def evaluate(queryset: Any) -> Plan[list[Any]]:
@@ -213,11 +221,11 @@ def stream(
             rows = yield FetchMany(chunk_size)
             if not rows:
                 break
-            yield from emit(take(_trim(compiler, rows)))
+            yield from emit(take(trim(compiler, rows)))
         yield Close()
     else:
         rows = yield Execute(sql, params, Fetch.ALL, using=using)
-        rows = _trim(compiler, rows)
+        rows = trim(compiler, rows)
         for start in range(0, len(rows), chunk_size):
             yield from emit(take(rows[start : start + chunk_size]))
     feed.finish()

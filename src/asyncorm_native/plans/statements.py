@@ -316,7 +316,33 @@ def _statement(
         lookup_params.extend(compiler.compile(child)[1])
     if list(params) != lookup_params:
         return None  # other parameters in the statement: not reusable by this scheme
+    compiler.get_converters = _Converters(compiler.get_converters)
     return Statement(sql, compiler, tuple(slots), _generation)
+
+
+class _Converters:
+    """A kept compiler's ``get_converters()``: Django's, computed once per list of expressions.
+
+    Converters depend only on the expressions (the compiler's fixed ``select``)
+    and the connection; ``apply_converters()`` only reads the mapping.
+    """
+
+    __slots__ = ("_get", "_known")
+
+    def __init__(self, get: Any) -> None:
+        self._get = get
+        self._known: list[tuple[list[Any], Any]] = []
+
+    def __call__(self, expressions: Any) -> Any:
+        for known, converters in self._known:
+            if len(known) == len(expressions) and all(
+                a is b for a, b in zip(known, expressions, strict=True)
+            ):
+                return converters
+        converters = self._get(expressions)
+        if len(self._known) < 8:
+            self._known.append((list(expressions), converters))
+        return converters
 
 
 setting_changed.connect(clear, dispatch_uid="asyncorm_native.statements")
