@@ -15,11 +15,19 @@ from django.db import NotSupportedError, connections
 from django.db.models.query import MAX_GET_RESULTS
 from django.db.models.sql.constants import SINGLE
 
-from ..steps import Plan
+from ..steps import Execute, Fetch, Plan
 from . import statements
 from .errors import Unsupported
 from .intercept import SQLRequested, replay, run_until_sql
-from .rows import check_iterable, compile_select, evaluate, fetch_compiled, fetch_one, results_of
+from .rows import (
+    check_iterable,
+    compile_select,
+    evaluate,
+    fetch_compiled,
+    fetch_one,
+    results_of,
+    trim,
+)
 
 
 def _single(request: SQLRequested) -> Any:
@@ -81,9 +89,12 @@ def _get_cached(self: Any, statement: statements.Statement, params: list[Any]) -
     clone = self._chain()
     check_iterable(clone)
     compiler = statement.compiler
-    rows = yield from fetch_compiled(compiler, (statement.sql, params))
-    clone._result_cache = results_of(clone, compiler, rows)
-    results = yield from evaluate(clone)
+    rows = yield Execute(statement.sql, params, Fetch.ALL, using=compiler.using)
+    if compiler.has_extra_select:
+        rows = trim(compiler, rows)
+    results = clone._result_cache = results_of(clone, compiler, rows)
+    if clone._prefetch_related_lookups:
+        results = yield from evaluate(clone)
     return _got(self, results, MAX_GET_RESULTS)
 
 

@@ -74,7 +74,10 @@ _cached_names: dict[type, frozenset[str]] = {}
 
 
 def _cached_properties(cls: type) -> frozenset[str]:
-    """Names of ``cls``'s cached properties: derived state, left out of signatures."""
+    """Names of ``cls``'s cached properties: derived state, left out of signatures.
+
+    ``output_field`` is a cached property that constructors also set: always signed.
+    """
     names = _cached_names.get(cls)
     if names is None:
         names = _cached_names[cls] = frozenset(
@@ -82,6 +85,7 @@ def _cached_properties(cls: type) -> frozenset[str]:
             for klass in cls.__mro__
             for name, value in vars(klass).items()
             if isinstance(value, cached_property | functools.cached_property)
+            and name != "output_field"
         )
     return names
 
@@ -94,9 +98,19 @@ def _field_sig(field: Field) -> Any:
 
 
 def _attributes_sig(obj: Any) -> Any:
-    # ``output_field`` is a cached property that constructors also set: always signed.
-    skip = _cached_properties(type(obj)) - {"output_field"}
-    return tuple((name, _sig(value)) for name, value in obj.__dict__.items() if name not in skip)
+    skip = _cached_properties(type(obj))
+    signed = []
+    for name, value in obj.__dict__.items():
+        if name in skip:
+            continue
+        kind = type(value)
+        if kind in _SIMPLE:
+            signed.append((name, kind, value))
+        elif not value and (kind is dict or kind is set or kind is list):
+            signed.append((name, kind))
+        else:
+            signed.append((name, _sig(value)))
+    return tuple(signed)
 
 
 def _sig(value: Any) -> Any:
