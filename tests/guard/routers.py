@@ -15,4 +15,3 @@ class ContextAliasRouter:
         return alias.get()
 
     db_for_write = db_for_read
-

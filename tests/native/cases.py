@@ -1141,6 +1141,54 @@ async def case_cached_get_gathered(db: str) -> Any:
     return await asyncio.gather(*(Author.objects.using(db).aget(pk=pk) for pk in pks * 3))
 
 
+async def each(make: Any, values: list[Any], how: str = "list") -> list[Any]:
+    """Evaluate ``make(value)`` for each value (``async for``, or ``afirst()``)."""
+    outcomes: list[Any] = []
+    for value in values:
+        try:
+            queryset = make(value)
+            outcomes.append(await queryset.afirst() if how == "first" else await collect(queryset))
+        except Exception as exc:
+            outcomes.append((type(exc).__name__, str(exc)))
+    return outcomes
+
+
+@case("__aiter__")
+async def case_cached_rows_filters(db: str) -> Any:
+    authors = [a async for a in Author.objects.using(db).order_by("pk")]
+    publishers = [p async for p in Publisher.objects.using(db).order_by("pk")]
+    books = Book.objects.using(db)
+    return [
+        await each(lambda a: books.filter(author=a), authors),
+        await each(lambda a: books.filter(author_id=a.pk, pages__gt=100), authors),
+        await each(lambda p: books.filter(publisher=p), [*publishers, None]),  # None: IS NULL
+        await each(lambda v: Author.objects.using(db).filter(active=v), [True, False, True]),
+        await each(lambda n: books.filter(pk__in=n), [[1, 2], [3], [], [2, 1], [4, 5]]),
+        await each(lambda t: books.filter(title__startswith=t), ["Book 0", "Book 1", "x"]),
+        await each(
+            lambda d: Author.objects.using(db).filter(joined__gte=d),
+            [a.joined for a in authors[::2]],
+        ),
+        await each(lambda a: a.books.all(), authors),  # related manager, known instances
+        await each(lambda a: Author.objects.using(db).filter(mentor__name=a.name), authors),
+        await each(lambda r: Author.objects.using(db).filter(rating=r), ["4.50", 3.25, 2]),
+        await each(lambda a: books.filter(author=a).values_list("title", "price"), authors[:3]),
+        await each(lambda v: books.filter(data__i=v), [1, 2]),  # a transform: not cached
+    ]
+
+
+@case("afirst")
+async def case_cached_rows_first(db: str) -> Any:
+    authors = [a async for a in Author.objects.using(db).order_by("pk")]
+    return [
+        await each(lambda a: Book.objects.using(db).filter(author=a), authors, "first"),
+        await each(
+            lambda a: Book.objects.using(db).filter(author=a).order_by("-pages"), authors, "first"
+        ),
+        await each(lambda p: Profile.objects.using(db).filter(author=p), authors, "first"),
+    ]
+
+
 # --- errors from the database ---------------------------------------------------------------------
 
 

@@ -39,22 +39,24 @@ def _single(request: SQLRequested) -> Any:
 def get(queryset: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan[Any]:
     """Mirrors ``QuerySet.get()``; later calls of a cached shape reuse its statement."""
     self = queryset
-    key = None
-    refused = False
+    shape = None
     if kwargs and not args:
         names = tuple(sorted(kwargs))
-        key = statements.shape_key(self, names, self.db)
-        if key is not None:
-            statement = statements.find(key)
-            if statement:
-                params = statement.params([kwargs[name] for name in names])
-                if params is not None:
-                    statements.counts["hit"] += 1
-                    return (yield from _get_cached(self, statement, params))
-                statements.counts["refused"] += 1
-                refused = True
-            if statement is not False:
-                key = None  # a known shape: nothing to record
+        shape = statements.shape_key(self, ("get", names), self.db)
+    if shape is not None:
+        statement = statements.find(shape[0])
+        if statement:
+            params = statement.params(shape[1], [kwargs[name] for name in names])
+            if params is not None:
+                statements.counts["get", "hit"] += 1
+                return (yield from _get_cached(self, statement, params))
+            statements.counts["get", "refused"] += 1
+        elif statement is None:
+            statements.counts["get", "uncacheable"] += 1
+        if statement is not False:
+            shape = None  # a known shape: nothing to record
+    else:
+        statements.counts["get", "uncacheable"] += 1
     if self.query.combinator and (args or kwargs):
         raise NotSupportedError(
             f"Calling QuerySet.get(...) with filters after {self.query.combinator}() is not "
@@ -70,16 +72,15 @@ def get(queryset: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan[An
     ):
         limit = MAX_GET_RESULTS
         clone.query.set_limits(high=limit)
-    if key is not None and limit is not None:
+    if shape is not None and limit is not None:
         # evaluate(clone), compiling here to keep the statement for the shape's next calls
         check_iterable(clone)
         compiler = clone.query.get_compiler(using=clone.db)
         compiled = compile_select(compiler)
-        statements.counts[statements.record(key, kwargs, clone, compiler, compiled)] += 1
+        outcome = statements.record(shape[0], shape[1], kwargs, clone.query, compiler, compiled)
+        statements.counts["get", outcome] += 1
         rows = yield from fetch_compiled(compiler, compiled)
         clone._result_cache = results_of(clone, compiler, rows)
-    elif key is None and not refused:
-        statements.counts["uncacheable"] += 1
     results = yield from evaluate(clone)
     return _got(self, results, limit)
 

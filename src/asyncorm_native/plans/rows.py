@@ -27,6 +27,7 @@ from django.db.models.query import (
 )
 
 from ..steps import Close, Emit, Execute, Fetch, FetchMany, Params, Plan, Row
+from . import statements
 from .errors import Unsupported
 
 #: Iterables known to yield exactly one item per row (what streaming relies on).
@@ -107,10 +108,32 @@ def check_iterable(queryset: Any) -> None:
 
 
 def build(queryset: Any) -> Plan[list[Any]]:
-    """``list(queryset._iterable_class(queryset))``: the result list, natively fetched."""
+    """``list(queryset._iterable_class(queryset))``: the result list, natively fetched.
+
+    A queryset of a shape seen before reuses that shape's statement (``statements``).
+    """
     check_iterable(queryset)
-    compiler = queryset.query.get_compiler(using=queryset.db)
-    rows = yield from fetch_all(compiler)
+    alias = queryset.db
+    shape = statements.shape_key(queryset, statements.ROWS, alias)
+    outcome = "uncacheable"
+    if shape is not None:
+        statement = statements.find(shape[0])
+        if statement:
+            params = statement.params(shape[1])
+            if params is not None:
+                statements.counts["rows", "hit"] += 1
+                compiler = statement.compiler
+                rows = yield Execute(statement.sql, params, Fetch.ALL, using=compiler.using)
+                return results_of(queryset, compiler, trim(compiler, rows))
+            outcome = "refused"
+        if statement is not False:
+            shape = None
+    compiler = queryset.query.get_compiler(using=alias)
+    compiled = compile_select(compiler)
+    if shape is not None:
+        outcome = statements.record(shape[0], shape[1], {}, queryset.query, compiler, compiled)
+    statements.counts["rows", outcome] += 1
+    rows = yield from fetch_compiled(compiler, compiled)
     return results_of(queryset, compiler, rows)
 
 

@@ -56,7 +56,7 @@ from django.db.models import Model
 from django.db.models.expressions import Col, RawSQL, Value
 from django.db.models.fields import Field
 from django.db.models.lookups import Lookup
-from django.db.models.sql.datastructures import BaseTable
+from django.db.models.sql.datastructures import BaseTable, Join
 from django.db.models.sql.where import AND, WhereNode
 from django.utils.functional import cached_property
 
@@ -132,6 +132,18 @@ def _sig(value: Any) -> Any:
         if value.filtered_relation is not None:
             raise Uncacheable("filtered relation")
         return (kind, value.table_name, value.table_alias)
+    if kind is Join:
+        if value.filtered_relation is not None:
+            raise Uncacheable("filtered relation")
+        return (
+            kind,
+            value.table_name,
+            value.parent_alias,
+            value.table_alias,
+            value.join_type,
+            _sig(value.join_field),
+            value.nullable,
+        )
     if isinstance(value, Field):
         return _field_sig(value)
     if kind in _EXPRESSIONS:
@@ -141,26 +153,93 @@ def _sig(value: Any) -> Any:
     raise Uncacheable(kind.__qualname__)
 
 
-def shape_key(queryset: Any, names: tuple[str, ...], alias: str) -> Any:
-    """The cache key of ``queryset.get(**kwargs)`` for these keyword ``names``, or None."""
-    if queryset._deferred_filter is not None or queryset._defer_next_filter:
+def _plain_rhs(value: Any) -> bool:
+    """A lookup's right-hand side that is a value, not an expression or a query."""
+    if hasattr(value, "resolve_expression") or hasattr(value, "as_sql"):
+        return False
+    if isinstance(value, list | tuple):
+        return all(_plain_rhs(item) for item in value)
+    return True
+
+
+def _where_sig(where: Any) -> tuple[Any, list[Any]]:
+    """The shape of the query's WHERE: an AND of lookups on columns, values left out.
+
+    Returns the signature and the lookups, whose SQL a later call compiles again.
+    """
+    if type(where) is not WhereNode or where.connector != AND or where.negated:
+        raise Uncacheable("where")
+    skip = _cached_properties(WhereNode)
+    attributes = tuple(
+        (name, _sig(value))
+        for name, value in where.__dict__.items()
+        if name != "children" and name not in skip
+    )
+    shapes = []
+    for child in where.children:
+        if not isinstance(child, Lookup) or type(child.lhs) is not Col:
+            raise Uncacheable("where")
+        if not _plain_rhs(child.rhs):
+            raise Uncacheable("where")
+        skip = _cached_properties(type(child))
+        shapes.append(
+            (
+                type(child),
+                tuple(
+                    (name, _sig(value))
+                    for name, value in child.__dict__.items()
+                    # the value (and the constructor's copy of it) are left out
+                    if name != "rhs" and name != "_constructor_args" and name not in skip
+                ),
+            )
+        )
+    return (WhereNode, attributes, tuple(shapes)), where.children
+
+
+#: ``purpose`` of :func:`shape_key` for evaluating a queryset (``async for``, ``afirst()``...).
+ROWS = ("rows",)
+
+
+def shape_key(queryset: Any, purpose: Any, alias: str) -> tuple[Any, list[Any]] | None:
+    """The cache key of running ``queryset`` for ``purpose`` and its WHERE lookups, or None.
+
+    ``purpose`` is :data:`ROWS`, or ``("get", names)`` for ``get(**kwargs)``
+    with these keyword names (sorted).
+    """
+    if queryset._defer_next_filter:
         return None
-    query = queryset._query
+    query = queryset.query  # applies a deferred filter, as Django's code does next
+    skip = _cached_properties(type(query))
+    signed: list[Any] = []
+    children: list[Any] = []
     try:
-        query_sig = _attributes_sig(query)
+        for name, value in query.__dict__.items():
+            if name in skip:
+                continue
+            kind = type(value)
+            if kind in _SIMPLE:
+                signed.append((name, kind, value))
+            elif not value and (kind is dict or kind is set or kind is list):
+                signed.append((name, kind))
+            elif name == "where":
+                where_sig, children = _where_sig(value)
+                signed.append((name, where_sig))
+            else:
+                signed.append((name, _sig(value)))
         fields_sig = _sig(queryset._fields)
     except Uncacheable:
         return None
-    return (
+    key = (
+        purpose,
         type(queryset),
         queryset._sticky_filter,
         queryset._iterable_class,
         fields_sig,
         alias,
         type(query),
-        query_sig,
-        names,
+        tuple(signed),
     )
+    return key, children
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,25 +255,31 @@ class _Slot:
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """A compiled ``get()`` statement and what a later call needs to reuse it."""
+    """A compiled statement and what a later call needs to reuse it."""
 
     sql: str
     compiler: Any
-    slots: tuple[_Slot, ...]
+    where_sql: tuple[str, ...]  # the SQL of each lookup already in the queryset's WHERE
+    slots: tuple[_Slot, ...]  # get(): one per keyword argument
     generation: int
 
-    def params(self, values: list[Any]) -> list[Any] | None:
-        """The parameters for these values (in key order), or None: take Django's full path."""
+    def params(self, children: list[Any], values: list[Any] | tuple[()] = ()) -> list[Any] | None:
+        """The parameters for these lookups and values, or None: take Django's full path."""
         params: list[Any] = []
         compiler = self.compiler
-        for slot, value in zip(self.slots, values, strict=True):
-            try:
+        try:
+            for child, fragment in zip(children, self.where_sql, strict=True):
+                sql, child_params = compiler.compile(child)
+                if sql != fragment:
+                    return None
+                params.extend(child_params)
+            for slot, value in zip(self.slots, values, strict=True):
                 lookup_params = _lookup_params(compiler, slot, value)
-            except Exception:  # Django's full path raises its own error, or answers
-                return None
-            if lookup_params is None:
-                return None
-            params.extend(lookup_params)
+                if lookup_params is None:
+                    return None
+                params.extend(lookup_params)
+        except Exception:  # Django's full path raises its own error, or answers
+            return None
         return params
 
 
@@ -224,10 +309,11 @@ def _lookup_params(compiler: Any, slot: _Slot, value: Any) -> list[Any] | None:
     return list(params)
 
 
-#: How ``get()`` calls went: "hit" (cached statement reused), "compiled" (Django's
-#: full path, statement kept), "refused" (a cached shape, but this call's values
-#: take the full path), "uncacheable" (full path, shape does not qualify).
-counts: Counter[str] = Counter()
+#: How calls went, by purpose ("get", "rows") and outcome: "hit" (cached statement
+#: reused), "compiled" (Django's full path, statement kept), "refused" (a cached
+#: shape, but this call's values take the full path), "uncacheable" (full path,
+#: the shape does not qualify).
+counts: Counter[tuple[str, str]] = Counter()
 
 
 class _Entries(threading.local):
@@ -259,11 +345,10 @@ def find(key: Any) -> Statement | bool | None:
     return statement
 
 
-def _slot_for(clone: Any, name: str, child: Any, value: Any, compiler: Any) -> _Slot | None:
+def _slot_for(query: Any, name: str, child: Any, value: Any, compiler: Any) -> _Slot | None:
     """The slot of keyword ``name``, if its lookup is one the hit path rebuilds exactly."""
     if not isinstance(child, Lookup) or type(child.lhs) is not Col:
         return None
-    query = clone.query
     if query.alias_map.get(child.lhs.alias).__class__ is not BaseTable:
         return None  # a joined table
     # Django's own path resolution for the name (on a throwaway query).
@@ -285,20 +370,20 @@ def _slot_for(clone: Any, name: str, child: Any, value: Any, compiler: Any) -> _
 
 def record(
     key: Any,
+    children: list[Any],
     kwargs: dict[str, Any],
-    clone: Any,
+    query: Any,
     compiler: Any,
     compiled: tuple[str, Any] | None,
 ) -> str:
-    """After Django's full ``get()`` path compiled ``clone``: keep the statement if it qualifies.
-
-    Returns "compiled" if it was kept, "uncacheable" if not.
+    """After Django compiled ``query`` (the queryset's ``children`` lookups, then ``kwargs``'):
+    keep the statement if it qualifies. Returns "compiled" if it was kept, else "uncacheable".
     """
     statements = _local.statements
     if len(statements) >= MAX_ENTRIES:
         statements.clear()
     try:
-        statement = _statement(kwargs, clone, compiler, compiled)
+        statement = _statement(children, kwargs, query, compiler, compiled)
     except Exception:  # a shape the checks below cannot even inspect: not cached
         statement = None
     statements[key] = statement
@@ -306,24 +391,36 @@ def record(
 
 
 def _statement(
-    kwargs: dict[str, Any], clone: Any, compiler: Any, compiled: tuple[str, Any] | None
+    children: list[Any],
+    kwargs: dict[str, Any],
+    query: Any,
+    compiler: Any,
+    compiled: tuple[str, Any] | None,
 ) -> Statement | None:
     if compiled is None:
         return None
     sql, params = compiled
-    where = clone.query.where
+    where = query.where
     names = sorted(kwargs)
+    count = len(children)
     if (
         where.connector != AND
         or where.negated
-        or len(where.children) != len(names)
-        or clone.query.combinator
+        or len(where.children) != count + len(names)
+        or query.combinator
     ):
         return None
-    slots = []
+    where_sql = []
     lookup_params: list[Any] = []
-    for name, child in zip(names, where.children, strict=True):
-        slot = _slot_for(clone, name, child, kwargs[name], compiler)
+    for own, child in zip(children, where.children[:count], strict=True):
+        fragment, child_params = compiler.compile(child)
+        if compiler.compile(own) != (fragment, child_params):
+            return None
+        where_sql.append(fragment)
+        lookup_params.extend(child_params)
+    slots = []
+    for name, child in zip(names, where.children[count:], strict=True):
+        slot = _slot_for(query, name, child, kwargs[name], compiler)
         if slot is None:
             return None
         slots.append(slot)
@@ -331,7 +428,10 @@ def _statement(
     if list(params) != lookup_params:
         return None  # other parameters in the statement: not reusable by this scheme
     compiler.get_converters = _Converters(compiler.get_converters)
-    return Statement(sql, compiler, tuple(slots), _generation)
+    # A private copy: the compiled query may be the caller's, which Django may change
+    # later; the hit path compiles lookups with it (only its aliases are used).
+    compiler.query = query.clone()
+    return Statement(sql, compiler, tuple(where_sql), tuple(slots), _generation)
 
 
 class _Converters:
