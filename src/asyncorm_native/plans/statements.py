@@ -97,11 +97,11 @@ def _field_sig(field: Field) -> Any:
     return ("unbound", type(field), path, _sig(args), _sig(kwargs))
 
 
-def _attributes_sig(obj: Any) -> Any:
+def _attributes_sig(obj: Any, also_skip: str = "") -> Any:
     skip = _cached_properties(type(obj))
     signed = []
     for name, value in obj.__dict__.items():
-        if name in skip:
+        if name in skip or name == also_skip:
             continue
         kind = type(value)
         if kind in _SIMPLE:
@@ -147,7 +147,9 @@ def _sig(value: Any) -> Any:
     if isinstance(value, Field):
         return _field_sig(value)
     if kind in _EXPRESSIONS:
-        return (kind, _attributes_sig(value))
+        # Their constructors keep every argument as an attribute (``sql``, ``params``,
+        # ``value``, ``alias``, ``target``, ``output_field``): the arguments' copy is redundant.
+        return (kind, _attributes_sig(value, "_constructor_args"))
     if isinstance(value, type) and issubclass(value, Model):
         return value
     raise Uncacheable(kind.__qualname__)
