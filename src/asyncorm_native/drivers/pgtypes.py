@@ -56,7 +56,9 @@ class FastTzLoader(BaseTzLoader):
             except Exception:
                 pass  # Django's loader below raises its own error (or answers)
             else:
-                return value.replace(tzinfo=self.timezone)
+                tz = self.timezone
+                # replace() with the very tzinfo the value has gives an equal copy
+                return value if value.tzinfo is tz else value.replace(tzinfo=tz)
         return BaseTzLoader.load(self, data)
 
 
