@@ -96,3 +96,25 @@ def test_registered_on_the_pool_context(pg_connection: Any) -> None:
     )
     assert loader.timezone == connections["postgres"].timezone
     assert issubclass(loader, pgtypes.FastTzLoader) == pgtypes.HAS_COMPILED
+
+
+def test_non_iso_datestyle_is_djangos(pg_connection: Any) -> None:
+    """Django's loader refuses a non-ISO DateStyle; so does the fast one (it is Django's then)."""
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader
+
+    from asyncorm_native.drivers import pgtypes
+
+    conn = pg_connection
+    conn.execute("SET DateStyle = 'SQL, DMY'")
+    try:
+        texts = [row[0].encode() for row in conn.execute(SERIES + " LIMIT 50").fetchall()]
+        oid = pgtypes.TIMESTAMPTZ_OID
+        django_loader = type("L", (BaseTzLoader,), {"timezone": datetime.UTC})(oid, conn)
+        fast_loader = pgtypes.tzloader(datetime.UTC)(oid, conn)
+        assert fast_loader._compiled is None
+        for text in texts:
+            expected = outcome(django_loader, text)
+            assert expected[0] == "raised"
+            assert outcome(fast_loader, text) == expected
+    finally:
+        conn.execute("SET DateStyle = 'ISO, MDY'")

@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 from django.db.backends.postgresql.psycopg_any import BaseTzLoader
+from psycopg.adapt import Loader
 from psycopg.pq import Format
 from psycopg.types.datetime import TimestamptzLoader as PythonTimestamptzLoader
 
@@ -44,7 +45,10 @@ class FastTzLoader(BaseTzLoader):
     timezone = None
 
     def __init__(self, oid: int, context: Any = None) -> None:
-        super().__init__(oid, context)
+        # psycopg's Loader.__init__ only: the Python parser's own setup runs when needed
+        Loader.__init__(self, oid, context)
+        self._context = context
+        self._django_ready = False
         self._compiled = (
             CompiledTimestamptzLoader(oid, context).load if _iso_datestyle(self) else None
         )
@@ -59,6 +63,9 @@ class FastTzLoader(BaseTzLoader):
                 tz = self.timezone
                 # replace() with the very tzinfo the value has gives an equal copy
                 return value if value.tzinfo is tz else value.replace(tzinfo=tz)
+        if not self._django_ready:  # set up as Django's loader is, then load as it does
+            PythonTimestamptzLoader.__init__(self, self.oid, self._context)
+            self._django_ready = True
         return BaseTzLoader.load(self, data)
 
 
