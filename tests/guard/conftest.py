@@ -148,8 +148,7 @@ def guard_settings(django_databases: set[str]) -> Iterator[Any]:
         while active:
             active.pop().disable()
         override = override_settings(
-            MIDDLEWARE=GUARD_MIDDLEWARE,
-            ASYNCORM_GUARD={"mode": "warn", "header": True, **guard},
+            MIDDLEWARE=GUARD_MIDDLEWARE, ASYNCORM_GUARD={"mode": "warn", "header": True, **guard},
             DEBUG=True,
         )
         override.enable()

@@ -15,3 +15,4 @@ class ContextAliasRouter:
         return alias.get()
 
     db_for_write = db_for_read
+

@@ -71,9 +71,8 @@ async def test_fifty_concurrent_requests_half_unsafe(
 
 async def test_guard_wrapper_around_django_asgi(blog: Blog, guard_log: RecordCollector) -> None:
     """``guard(application)`` alone (no middleware): scope, records and header per request."""
-    with override_settings(
-        MIDDLEWARE=PLAIN_MIDDLEWARE, DEBUG=True, ASYNCORM_GUARD={"mode": "warn", "header": True}
-    ):
+    with override_settings(MIDDLEWARE=PLAIN_MIDDLEWARE, DEBUG=True,
+                           ASYNCORM_GUARD={"mode": "warn", "header": True}):
         app = guard(get_asgi_application())
         assert isinstance(app, GuardedASGIApp)
         async with client_for(app) as client:
@@ -154,10 +153,7 @@ async def test_n_plus_one_through_django_asgi_handler(
     async with client_for(get_asgi_application()) as client:
         response = await client.get("/guard/n-plus-one/")
     assert counts(response) | {"hops": 0} == {
-        "hops": 0,
-        "queries": 1 + len(blog.articles),
-        "blocked_ms": 0,
-        "violations": 0,
+        "hops": 0, "queries": 1 + len(blog.articles), "blocked_ms": 0, "violations": 0,
         "n_plus_one": 1,
     }
     [record] = guard_log.of_kind("n_plus_one")

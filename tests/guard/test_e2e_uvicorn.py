@@ -64,14 +64,8 @@ def project_env(tmp_path: Path) -> dict[str, str]:
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v", "0"], cwd=PROJECT_DIR, env=env, check=True)
-    seeded = subprocess.run(
-        [*manage, "seed_guard"],
-        cwd=PROJECT_DIR,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    seeded = subprocess.run([*manage, "seed_guard"], cwd=PROJECT_DIR, env=env, check=True,
+                            capture_output=True, text=True)
     env["SEED"] = seeded.stdout.strip().splitlines()[-1]
     return env
 
@@ -84,44 +78,22 @@ def test_uvicorn_serves_the_project_and_the_guard_reports(
     port = free_port()
     stderr = (tmp_path / "uvicorn.err").open("w")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "guard_project.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--loop",
-            "asyncio",
-            "--http",
-            "h11",
-            "--lifespan",
-            "off",
-            "--no-access-log",
-            "--limit-max-requests",
-            str(len(REQUESTS)),
-        ],
-        cwd=PROJECT_DIR,
-        env=project_env,
-        stderr=stderr,
-        stdout=subprocess.DEVNULL,
+        [sys.executable, "-m", "uvicorn", "guard_project.asgi:application",
+         "--host", "127.0.0.1", "--port", str(port), "--loop", "asyncio", "--http", "h11",
+         "--lifespan", "off", "--no-access-log", "--limit-max-requests", str(len(REQUESTS))],
+        cwd=PROJECT_DIR, env=project_env, stderr=stderr, stdout=subprocess.DEVNULL,
     )
     try:
         wait_until_listening(port, proc)
         headers: dict[str, dict[str, int]] = {}
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}",
-            timeout=30,
-            cookies={"sessionid": seed["session_key"]},
-        ) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
+                          cookies={"sessionid": seed["session_key"]}) as client:
             for name, url in REQUESTS:
                 response = client.get(url.format(pk=pk), headers={"Connection": "close"})
                 assert response.status_code == 200, (name, response.text[:500])
                 headers[name] = {
-                    k: int(v)
-                    for k, v in (p.split("=") for p in response.headers["x-asyncorm-guard"].split())
+                    k: int(v) for k, v in
+                    (p.split("=") for p in response.headers["x-asyncorm-guard"].split())
                 }
         assert proc.wait(timeout=30) == 0  # stopped by itself after the last request
     finally:
@@ -134,26 +106,20 @@ def test_uvicorn_serves_the_project_and_the_guard_reports(
                 proc.wait()
         stderr.close()
 
-    records = [
-        json.loads(line) for line in Path(project_env["GUARD_LOG_FILE"]).read_text().splitlines()
-    ]
+    records = [json.loads(line) for line in
+               Path(project_env["GUARD_LOG_FILE"]).read_text().splitlines()]
     by_kind: dict[str, list[dict]] = {}
     for record in records:
         by_kind.setdefault(record["kind"], []).append(record)
 
-    violations = {
-        (r["request_path"], r["code"], r["line"], r["operation"]) for r in by_kind["violation"]
-    }
+    violations = {(r["request_path"], r["code"], r["line"], r["operation"])
+                  for r in by_kind["violation"]}
     assert violations == {
         (f"GET /guard/get/{pk}/", "DJA101", marked_line("DJA101 get"), "QuerySet.get"),
         ("GET /guard/template/", "DJA208", marked_line("DJA208 render"), "template rendering"),
         ("GET /guard/user/", "DJA501", marked_line("DJA501 user"), "request.user"),
-        (
-            f"GET /guard/lazy-fk/{pk}/",
-            "DJA401",
-            marked_line("DJA401 author"),
-            "lazy FK Article.author",
-        ),
+        (f"GET /guard/lazy-fk/{pk}/", "DJA401", marked_line("DJA401 author"),
+         "lazy FK Article.author"),
     }
     assert all(r["file"].endswith("guard_app/views.py") for r in by_kind["violation"])
     [n_plus_one] = by_kind["n_plus_one"]
@@ -166,12 +132,8 @@ def test_uvicorn_serves_the_project_and_the_guard_reports(
     assert blocked["line"] == marked_line("blocked sleep") and blocked["duration_ms"] >= 220
     summaries = {r["request_path"] for r in by_kind["request"]}
     assert len(summaries) == len(REQUESTS)
-    hops = [
-        r
-        for r in by_kind["hop"]
-        if r["request_path"] == "GET /guard/n-plus-one/"
-        and r["operation"] == "sync_to_async(author_name)"
-    ]
+    hops = [r for r in by_kind["hop"] if r["request_path"] == "GET /guard/n-plus-one/"
+            and r["operation"] == "sync_to_async(author_name)"]
     assert len(hops) == len(seed["articles"]) and all(h["queries"] == 1 for h in hops)
 
     assert headers["correct"]["violations"] == 0 and headers["correct"]["queries"] == 4

@@ -69,12 +69,7 @@ class Ctx:
 
     def __init__(self, models: Any, article: Any, deferred: Any, comment: Any, alias: str):
         self.m, self.a, self.deferred, self.comment, self.alias = (
-            models,
-            article,
-            deferred,
-            comment,
-            alias,
-        )
+            models, article, deferred, comment, alias)
 
 
 def _atomic(c: Ctx) -> None:
@@ -93,57 +88,29 @@ def _cases() -> list[tuple[str, str, str, Callable[[Ctx], Any]]]:
 
     return [
         ("first", "DJA101", "QuerySet.first", lambda c: c.m.Article.objects.first()),
-        (
-            "for",
-            "DJA201",
-            "QuerySet evaluation (for)",
-            lambda c: [x for x in c.m.Article.objects.all()],
-        ),
+        ("for", "DJA201", "QuerySet evaluation (for)",
+         lambda c: [x for x in c.m.Article.objects.all()]),
         ("list", "DJA202", "QuerySet evaluation (list)", lambda c: list(c.m.Article.objects.all())),
-        (
-            "in",
-            "DJA206",
-            "QuerySet evaluation (contains)",
-            lambda c: c.a in c.m.Article.objects.all(),
-        ),
+        ("in", "DJA206", "QuerySet evaluation (contains)",
+         lambda c: c.a in c.m.Article.objects.all()),
         ("len", "DJA203", "QuerySet evaluation (len)", lambda c: len(c.m.Article.objects.all())),
         ("bool", "DJA204", "QuerySet evaluation (bool)", lambda c: bool(c.m.Article.objects.all())),
-        (
-            "index",
-            "DJA205",
-            "QuerySet evaluation (getitem)",
-            lambda c: c.m.Article.objects.all()[0],
-        ),
+        ("index", "DJA205", "QuerySet evaluation (getitem)",
+         lambda c: c.m.Article.objects.all()[0]),
         ("repr", "DJA209", "QuerySet evaluation (repr)", lambda c: repr(c.m.Article.objects.all())),
-        (
-            "get_object_or_404",
-            "DJA102",
-            "get_object_or_404",
-            lambda c: get_object_or_404(c.m.Article, pk=c.a.pk),
-        ),
-        (
-            "prefetch",
-            "DJA103",
-            "prefetch_related_objects",
-            lambda c: prefetch_related_objects([c.a], "comments"),
-        ),
+        ("get_object_or_404", "DJA102", "get_object_or_404",
+         lambda c: get_object_or_404(c.m.Article, pk=c.a.pk)),
+        ("prefetch", "DJA103", "prefetch_related_objects",
+         lambda c: prefetch_related_objects([c.a], "comments")),
         ("delete", "DJA302", "Model.delete", lambda c: c.comment.delete()),
         ("related count", "DJA101", "QuerySet.count", lambda c: c.a.comments.count()),
-        (
-            "related create",
-            "DJA304",
-            "related manager create",
-            lambda c: c.a.comments.create(text="again"),
-        ),
+        ("related create", "DJA304", "related manager create",
+         lambda c: c.a.comments.create(text="again")),
         ("deferred", "DJA403", "deferred field Article.title", lambda c: c.deferred.title),
         ("cursor", "DJA802", "connection.cursor", lambda c: connections[c.alias].cursor()),
         ("atomic", "DJA801", "transaction.atomic", _atomic),
-        (
-            "paginator",
-            "DJA803",
-            "Paginator",
-            lambda c: Paginator(c.m.Article.objects.order_by("id"), 2).page(1),
-        ),
+        ("paginator", "DJA803", "Paginator",
+         lambda c: Paginator(c.m.Article.objects.order_by("id"), 2).page(1)),
     ]
 
 

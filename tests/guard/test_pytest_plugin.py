@@ -81,11 +81,8 @@ def test_guard_fails_tests_honours_the_marker_and_summarises(suite: pytest.Pytes
     result = suite.runpytest_subprocess("--asyncorm-guard", "-p", "no:cacheprovider", "-rf")
     result.assert_outcomes(passed=3, failed=3)
     out = result.stdout.str()
-    for name in (
-        "test_sync_orm_in_async",
-        "test_expected_but_other_code",
-        "test_expected_but_clean",
-    ):
+    for name in ("test_sync_orm_in_async", "test_expected_but_other_code",
+                 "test_expected_but_clean"):
         assert re.search(rf"FAILED test_inner.py::{name}\b", out), name
     assert re.search(r"PASSED|passed", out)
     # the failure names the user's line, the operation and the fix from the fact table
@@ -94,14 +91,12 @@ def test_guard_fails_tests_honours_the_marker_and_summarises(suite: pytest.Pytes
     assert "expected DJA301; recorded DJA101" in out
     assert "the test expected a violation; none was recorded" in out
     # session summary: one row for the unsafe line, 3 occurrences in 3 tests, 1 expected
-    result.stdout.re_match_lines(
-        [
-            r".*asyncorm runtime guard.*",
-            r"code\s+location\s+count\s+tests\s+expected\s+operation",
-            rf"DJA101\s+test_inner.py:{UNSAFE_LINE}\s+3\s+3\s+2\s+QuerySet.count",
-            r"3 finding\(s\) at 1 location\(s\) in 3 test\(s\)",
-        ]
-    )
+    result.stdout.re_match_lines([
+        r".*asyncorm runtime guard.*",
+        r"code\s+location\s+count\s+tests\s+expected\s+operation",
+        rf"DJA101\s+test_inner.py:{UNSAFE_LINE}\s+3\s+3\s+2\s+QuerySet.count",
+        r"3 finding\(s\) at 1 location\(s\) in 3 test\(s\)",
+    ])
 
 
 def test_plugin_is_off_by_default(suite: pytest.Pytester) -> None:
@@ -140,6 +135,6 @@ def test_fail_on_can_include_n_plus_one(pytester: pytest.Pytester, monkeypatch) 
     pytester.makepyfile(test_loop=source)
     result = pytester.runpytest_subprocess("--asyncorm-guard", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        ["*DJG002 test_loop.py:7: the same query ran 4 times in one request (more than 2)*"]
-    )
+    result.stdout.fnmatch_lines([
+        "*DJG002 test_loop.py:7: the same query ran 4 times in one request (more than 2)*"
+    ])

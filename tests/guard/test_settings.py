@@ -46,11 +46,9 @@ def _view(request) -> HttpResponse:
 def test_debug_false_turns_the_middleware_off_with_one_log_line(
     django_databases, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with (
-        override_settings(DEBUG=False, ASYNCORM_GUARD={}),
-        caplog.at_level(logging.INFO, logger="runtime_guard"),
-        pytest.raises(MiddlewareNotUsed),
-    ):
+    with override_settings(DEBUG=False, ASYNCORM_GUARD={}), caplog.at_level(
+        logging.INFO, logger="runtime_guard"
+    ), pytest.raises(MiddlewareNotUsed):
         AsyncORMGuardMiddleware(_view)
     lines = [r for r in caplog.records if r.name == "runtime_guard"]
     assert len(lines) == 1 and "DEBUG is False" in lines[0].getMessage()
@@ -67,10 +65,8 @@ def test_force_runs_it_without_debug(django_databases) -> None:
 async def test_django_skips_the_middleware_when_debug_is_false(
     django_databases, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with (
-        override_settings(DEBUG=False, MIDDLEWARE=GUARD_MIDDLEWARE, ASYNCORM_GUARD={}),
-        caplog.at_level(logging.INFO, logger="runtime_guard"),
-    ):
+    with override_settings(DEBUG=False, MIDDLEWARE=GUARD_MIDDLEWARE, ASYNCORM_GUARD={}), \
+            caplog.at_level(logging.INFO, logger="runtime_guard"):
         response = await AsyncClient().get("/guard/slow/?ms=1")
     assert response.status_code == 200
     assert "X-AsyncORM-Guard" not in response
@@ -91,9 +87,8 @@ def test_wsgi_handler_counts_queries_and_reports_violations(django_databases) ->
     from runtime_guard.reporting import AsyncORMGuardWarning
     from tests.guard.conftest import marked_line
 
-    with override_settings(
-        DEBUG=True, MIDDLEWARE=GUARD_MIDDLEWARE, ASYNCORM_GUARD={"header": True}
-    ):
+    with override_settings(DEBUG=True, MIDDLEWARE=GUARD_MIDDLEWARE,
+                           ASYNCORM_GUARD={"header": True}):
         author = Author.objects.create(name="sync")
         article = Article.objects.create(title="wsgi", author=author)
         try:

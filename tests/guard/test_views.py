@@ -57,28 +57,13 @@ async def test_correct_view_is_clean(blog: Blog, guard_settings, guard_log) -> N
 @pytest.mark.parametrize(
     ("url", "tag", "code", "operation", "replacement"),
     [
-        (
-            "/guard/get/{pk}/",
-            "DJA101 get",
-            "DJA101",
-            "QuerySet.get",
-            "await Article.objects.aget()",
-        ),
-        (
-            "/guard/template/",
-            "DJA208 render",
-            "DJA208",
-            "template rendering",
-            "[x async for x in qs]",
-        ),
+        ("/guard/get/{pk}/", "DJA101 get", "DJA101", "QuerySet.get",
+         "await Article.objects.aget()"),
+        ("/guard/template/", "DJA208 render", "DJA208", "template rendering",
+         "[x async for x in qs]"),
         ("/guard/user/", "DJA501 user", "DJA501", "request.user", "await request.auser()"),
-        (
-            "/guard/lazy-fk/{pk}/",
-            "DJA401 author",
-            "DJA401",
-            "lazy FK Article.author",
-            "select_related('author')",
-        ),
+        ("/guard/lazy-fk/{pk}/", "DJA401 author", "DJA401", "lazy FK Article.author",
+         "select_related('author')"),
         ("/guard/save/{pk}/", "DJA301 save", "DJA301", "Model.save", "await article.asave()"),
     ],
     ids=["get", "template", "request.user", "lazy-fk", "save"],
@@ -107,10 +92,8 @@ async def test_unsafe_view_reported_at_user_line(
 
 def path_function(url: str) -> str:
     return {
-        "/guard/get/{pk}/": "get_unsafe",
-        "/guard/template/": "template_lazy",
-        "/guard/user/": "user_unsafe",
-        "/guard/lazy-fk/{pk}/": "lazy_fk",
+        "/guard/get/{pk}/": "get_unsafe", "/guard/template/": "template_lazy",
+        "/guard/user/": "user_unsafe", "/guard/lazy-fk/{pk}/": "lazy_fk",
         "/guard/save/{pk}/": "save_unsafe",
     }[url]
 
