@@ -1,44 +1,52 @@
-"""Statement cache: later ``aget(**kwargs)`` calls of one queryset *shape* reuse Django's SQL.
+"""Statement cache: later calls of one queryset *shape* reuse Django's compiled SQL.
 
-The first call of a shape runs Django's ``get()`` path in full: ``filter()``,
-``order_by()``, ``set_limits()`` and the compiler's ``as_sql()``. When that
-compiled statement qualifies, it is kept with its compiler (whose ``select``,
-``klass_info`` and converters the iterable needs) and, per keyword argument,
-the lookup class and left-hand side Django built. A later call of the same
-shape with other values only builds each lookup with Django's own class
-(``lookup_class(lhs, value)``, which prepares the value with the field's
-``get_prep_value()``) and compiles that one lookup with Django's compiler
-(``get_db_prep_value()`` and the lookup's SQL). The statement is reused only
-if every lookup compiles to the very SQL fragment it had in the cached
-statement; the parameters are then the lookups' parameters, in order.
+The first call of a shape runs Django's path in full (for ``get()``:
+``filter()``, ``order_by()``, ``set_limits()``; then the compiler's
+``as_sql()``). When the compiled statement qualifies, it is kept with its
+compiler (whose ``select``, ``klass_info`` and converters the iterable needs).
+A later call of the same shape with other values only compiles its lookups
+with Django's compiler (``get_db_prep_value()`` and the lookup's SQL):
 
-**Shape.** The queryset's class, iterable class, ``values()`` fields, database
-alias, and a signature of its ``Query``: every attribute of ``query.__dict__``
-(cached properties aside), reduced to plain values. Only plain values,
-containers of them, the model, the base table, bound fields, and a few
-expressions (``Col``, ``Value``, ``RawSQL``, signed by their attributes and
-their output field's ``deconstruct()``) can be signed. Anything else (a filter
-already applied, joins, ordering expressions, subqueries...) makes the
-queryset uncacheable: it runs Django's path every time. Plus the keyword
-names, in the order Django's ``Q`` sorts them.
+* the lookups already in the queryset's WHERE (``filter(author=a)``, a related
+  or custom manager's filter), which Django's ``filter()`` built;
+* for ``get(**kwargs)``, each keyword's lookup, built with Django's own lookup
+  class and left-hand side from the first call (``lookup_class(lhs, value)``
+  prepares the value with the field's ``get_prep_value()``), after Django's
+  ``check_related_objects()``.
 
-**What qualifies** (checked on the first call, with the first call's values):
-no positional arguments; each keyword gave one lookup on a column of the
-base table (no join); the hit path reproduces each lookup's SQL and
-parameters from the value; and the statement has no parameters besides the
-lookups' (so the parameter list is exactly theirs).
+The statement is reused only if every lookup compiles to the very SQL fragment
+it had in the kept statement; the parameters are then the lookups' parameters,
+in order.
+
+**Shape** (the key). The purpose (``get`` and its keyword names, sorted as
+Django's ``Q`` sorts them, or evaluating the queryset), the queryset's class,
+iterable class, ``values()`` fields, database alias, and a signature of its
+``Query``: every attribute of ``query.__dict__`` (cached properties aside),
+reduced to plain values. Only plain values, containers of them, the model, the
+base table and joins, bound fields, ``Col``, ``Value`` and ``RawSQL`` (by
+their attributes; unbound output fields by ``deconstruct()``) can be signed,
+and a WHERE that is an AND of lookups on columns (by class and left-hand side,
+the value left out). Anything else (OR, NOT, subqueries, expressions,
+aggregates, ordering expressions...) makes the queryset uncacheable: it runs
+Django's path every time.
+
+**What qualifies** (checked on the first call, with its values): each keyword
+of ``get()`` gave one lookup on a column of the base table, which the hit path
+rebuilds with the same SQL and parameters; and nothing but the lookups takes a
+parameter in the statement (so the parameter list is exactly theirs).
 
 **What goes the full path anyway**, per call: a value that is an expression,
 a queryset, a list, tuple or iterator (Django resolves those), a value that
 prepares to None (Django turns ``exact=None`` into ``IS NULL``) or to ``""``
-on a backend that treats it as NULL, a value whose lookup compiles to other
-SQL (``bool_field=True`` may compile to a bare column), raises (overflowing
-integers compile to an empty result), or fails ``check_related_objects()``
-(a model instance of the wrong model). Django then raises or answers itself.
+on a backend that treats it as NULL, a lookup that compiles to other SQL
+(``bool_field=False`` is ``NOT bool_field``; ``__in`` with another number of
+items), raises (overflowing integers compile to an empty result), or fails
+``check_related_objects()`` (a model instance of the wrong model). Django then
+raises or answers itself.
 
-Entries belong to a thread (compilers hold the thread's connection) and are
-dropped whenever a setting changes (``DATABASES``, ``USE_TZ``...) and on
-``install()``/``uninstall()``.
+Entries belong to a thread (compilers hold the thread's connection), at most
+:data:`MAX_ENTRIES` of them, and are all dropped whenever a setting changes
+(``DATABASES``, ``USE_TZ``...).
 """
 
 from __future__ import annotations
