@@ -45,9 +45,10 @@ class FastTzLoader(BaseTzLoader):
     timezone = None
 
     def __init__(self, oid: int, context: Any = None) -> None:
-        # psycopg's Loader.__init__ only: the Python parser's own setup runs when needed
+        # psycopg's Loader.__init__ only: the Python parser's own setup runs when needed.
+        # (Keep no reference to ``context``, the cursor's transformer, which holds its
+        # loaders: a cycle would leave each cursor to the garbage collector.)
         Loader.__init__(self, oid, context)
-        self._context = context
         self._django_ready = False
         self._compiled = (
             CompiledTimestamptzLoader(oid, context).load if _iso_datestyle(self) else None
@@ -64,9 +65,18 @@ class FastTzLoader(BaseTzLoader):
                 # replace() with the very tzinfo the value has gives an equal copy
                 return value if value.tzinfo is tz else value.replace(tzinfo=tz)
         if not self._django_ready:  # set up as Django's loader is, then load as it does
-            PythonTimestamptzLoader.__init__(self, self.oid, self._context)
+            PythonTimestamptzLoader.__init__(self, self.oid, _Context(self.connection))
             self._django_ready = True
         return BaseTzLoader.load(self, data)
+
+
+class _Context:
+    """What psycopg's ``Loader.__init__`` reads of its context: the connection."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
 
 
 @functools.cache
