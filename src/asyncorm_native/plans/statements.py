@@ -179,6 +179,8 @@ def _where_sig(where: Any) -> tuple[Any, list[Any]]:
     """
     if type(where) is not WhereNode or where.connector != AND or where.negated:
         raise Uncacheable("where")
+    if not where.children and where.__dict__.keys() == _FRESH_WHERE:
+        return _EMPTY_WHERE, where.children  # the common case, signed once
     skip = _cached_properties(WhereNode)
     attributes = tuple(
         (name, _sig(value))
@@ -205,6 +207,9 @@ def _where_sig(where: Any) -> tuple[Any, list[Any]]:
         )
     return (WhereNode, attributes, tuple(shapes)), where.children
 
+
+_FRESH_WHERE = WhereNode().__dict__.keys()
+_EMPTY_WHERE = (WhereNode, (("connector", (str, AND)), ("negated", (bool, False))), ())
 
 #: ``purpose`` of :func:`shape_key` for evaluating a queryset (``async for``, ``afirst()``...).
 ROWS = ("rows",)
@@ -278,11 +283,12 @@ class Statement:
         params: list[Any] = []
         compiler = self.compiler
         try:
-            for child, fragment in zip(children, self.where_sql, strict=True):
-                sql, child_params = compiler.compile(child)
-                if sql != fragment:
-                    return None
-                params.extend(child_params)
+            if children:
+                for child, fragment in zip(children, self.where_sql, strict=True):
+                    sql, child_params = compiler.compile(child)
+                    if sql != fragment:
+                        return None
+                    params.extend(child_params)
             for slot, value in zip(self.slots, values, strict=True):
                 lookup_params = _lookup_params(compiler, slot, value)
                 if lookup_params is None:
