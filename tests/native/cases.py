@@ -34,6 +34,7 @@ from django.db.models import (
     When,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import (
     Coalesce,
     Concat,
@@ -1009,6 +1010,183 @@ async def case_aprefetch_related_objects_errors(db: str) -> Any:
             results.append((type(exc).__name__, str(exc)))
     await aprefetch_related_objects([], "books")
     return results
+
+
+# --- aget statement cache (plans/statements.py) ----------------------------------------------
+# Each case calls aget() several times on one queryset shape with other values: the first
+# call compiles with Django, later ones reuse its statement or must take Django's full path.
+# tests/native/test_statements.py checks which calls hit the cache.
+
+
+async def gets(queryset: Any, *calls: dict[str, Any]) -> list[Any]:
+    """``queryset.aget(**kwargs)`` for each call; an exception is an outcome too."""
+    outcomes: list[Any] = []
+    for kwargs in calls:
+        try:
+            outcomes.append(await queryset.aget(**kwargs))
+        except Exception as exc:
+            outcomes.append((type(exc).__name__, str(exc)))
+    return outcomes
+
+
+@case("aget")
+async def case_cached_get_pk_values(db: str) -> Any:
+    pks = [a.pk async for a in Author.objects.using(db).order_by("pk")]
+    return await gets(
+        Author.objects.using(db),
+        *({"pk": pk} for pk in pks),
+        {"pk": 10**6},  # no row
+        {"pk": str(pks[1])},  # prepared by IntegerField.get_prep_value
+        {"pk": 2**70},  # overflow: Django compiles an empty result (no query)
+        {"pk": "abc"},  # Django's ValueError
+        {"pk": None},  # IS NULL
+        {"pk": F("id")},  # an expression: full path
+        {"pk": [pks[0]]},  # a list: full path
+        {"pk": pks[2]},
+    )
+
+
+@case("aget")
+async def case_cached_get_value_types(db: str) -> Any:
+    authors = [a async for a in Author.objects.using(db).order_by("pk")]
+    paris = datetime.timezone(datetime.timedelta(hours=2))
+    qs = Author.objects.using(db)
+    return [
+        await gets(qs, *({"email": a.email} for a in authors), {"email": ""}, {"email": None}),
+        await gets(qs, *({"uid": a.uid} for a in authors), {"uid": str(authors[1].uid)}),
+        await gets(qs, {"uid": "not-a-uuid"}),
+        await gets(
+            qs,
+            *({"joined": a.joined} for a in authors),
+            {"joined": authors[2].joined.astimezone(paris)},
+        ),
+        await gets(
+            qs,
+            *({"rating": a.rating} for a in authors),
+            {"rating": "4.5"},
+            {"rating": 3},
+            {"rating": Decimal("3.250")},
+        ),
+        await gets(qs, {"active": False}, {"active": True}, {"active": False}),
+        await gets(qs, {"meta": {"langs": ["ru"], "age": 51}}, {"meta": {}}, {"meta": {"x": 1}}),
+        await gets(qs, *({"name": a.name, "rating": a.rating} for a in authors)),
+        await gets(qs, {"name": authors[0].name, "rating": authors[1].rating}),
+    ]
+
+
+@case("aget")
+async def case_cached_get_related_values(db: str) -> Any:
+    authors = [a async for a in Author.objects.using(db).order_by("pk")]
+    publisher = await Publisher.objects.using(db).order_by("pk").afirst()
+    return [
+        await gets(
+            Profile.objects.using(db),
+            *({"author": a} for a in authors),
+            {"author": authors[0].pk},
+            {"author": publisher},  # wrong model: Django's ValueError
+            {"author": None},
+        ),
+        await gets(Profile.objects.using(db), *({"author_id": a.pk} for a in authors)),
+        await gets(Author.objects.using(db), {"mentor": authors[1]}, {"mentor": authors[0]}),
+        await gets(Author.objects.using(db), {"pk": authors[0]}),  # an instance for an int
+    ]
+
+
+@case("aget")
+async def case_cached_get_shapes(db: str) -> Any:
+    pks = [a.pk async for a in Author.objects.using(db).order_by("pk")]
+    book_pks = [b.pk async for b in Book.objects.using(db).order_by("pk")][:4]
+    titles = [b.title async for b in Book.objects.using(db).order_by("pk")][:4]
+    places = [p.pk async for p in Bistro.objects.using(db).order_by("pk")]
+    author = await Author.objects.using(db).aget(pk=pks[0])
+    raw = RawSQL("1 + 1", (), output_field=DecimalField(max_digits=5, decimal_places=1))
+    return [
+        await gets(Author.objects.using(db).order_by("-name"), *({"pk": pk} for pk in pks)),
+        await gets(Author.objects.using(db).only("name"), *({"pk": pk} for pk in pks)),
+        await gets(Author.objects.using(db).defer("meta"), *({"pk": pk} for pk in pks)),
+        await gets(
+            Book.objects.using(db).select_related("author", "publisher"),
+            *({"title": t} for t in titles),
+        ),
+        await gets(
+            Book.objects.using(db).values("title", "price"), *({"pk": pk} for pk in book_pks)
+        ),
+        await gets(
+            Book.objects.using(db).values_list("title", flat=True),
+            *({"pk": pk} for pk in book_pks),
+        ),
+        await gets(Author.objects.using(db).annotate(two=raw), *({"pk": pk} for pk in pks)),
+        await gets(
+            Author.objects.using(db).prefetch_related("books"), *({"pk": pk} for pk in pks[:3])
+        ),
+        await gets(Bistro.objects.using(db), *({"pk": pk} for pk in places)),
+        # Not cached: a filter already applied, a join, an aggregate annotation.
+        await gets(Book.published_objects.using(db), *({"title": t} for t in titles)),
+        await gets(Author.objects.using(db).filter(active=True), *({"pk": pk} for pk in pks)),
+        await gets(Bistro.objects.using(db), {"name": "Petit B"}, {"name": "Grand C"}),
+        await gets(
+            Author.objects.using(db).annotate(n=Count("books")), *({"pk": pk} for pk in pks[:3])
+        ),
+        await gets(author.books.all(), *({"pk": pk} for pk in book_pks)),
+        await gets(Author.objects.using(db), {"pk": pks[0], "name": "Ada"}),
+    ]
+
+
+@case("aget")
+async def case_cached_get_gathered(db: str) -> Any:
+    import asyncio
+
+    pks = [a.pk async for a in Author.objects.using(db).order_by("pk")]
+    await Author.objects.using(db).aget(pk=pks[0])
+    return await asyncio.gather(*(Author.objects.using(db).aget(pk=pk) for pk in pks * 3))
+
+
+async def each(make: Any, values: list[Any], how: str = "list") -> list[Any]:
+    """Evaluate ``make(value)`` for each value (``async for``, or ``afirst()``)."""
+    outcomes: list[Any] = []
+    for value in values:
+        try:
+            queryset = make(value)
+            outcomes.append(await queryset.afirst() if how == "first" else await collect(queryset))
+        except Exception as exc:
+            outcomes.append((type(exc).__name__, str(exc)))
+    return outcomes
+
+
+@case("__aiter__")
+async def case_cached_rows_filters(db: str) -> Any:
+    authors = [a async for a in Author.objects.using(db).order_by("pk")]
+    publishers = [p async for p in Publisher.objects.using(db).order_by("pk")]
+    books = Book.objects.using(db)
+    return [
+        await each(lambda a: books.filter(author=a), authors),
+        await each(lambda a: books.filter(author_id=a.pk, pages__gt=100), authors),
+        await each(lambda p: books.filter(publisher=p), [*publishers, None]),  # None: IS NULL
+        await each(lambda v: Author.objects.using(db).filter(active=v), [True, False, True]),
+        await each(lambda n: books.filter(pk__in=n), [[1, 2], [3], [], [2, 1], [4, 5]]),
+        await each(lambda t: books.filter(title__startswith=t), ["Book 0", "Book 1", "x"]),
+        await each(
+            lambda d: Author.objects.using(db).filter(joined__gte=d),
+            [a.joined for a in authors[::2]],
+        ),
+        await each(lambda a: a.books.all(), authors),  # related manager, known instances
+        await each(lambda a: Author.objects.using(db).filter(mentor__name=a.name), authors),
+        await each(lambda r: Author.objects.using(db).filter(rating=r), ["4.50", 3.25, 2]),
+        await each(lambda a: books.filter(author=a).values_list("title", "price"), authors[:3]),
+        await each(lambda v: books.filter(data__i=v), [1, 2]),  # a transform: not cached
+    ]
+
+
+@case("afirst")
+async def case_cached_rows_first(db: str) -> Any:
+    authors = [a async for a in Author.objects.using(db).order_by("pk")]
+    return [
+        await each(lambda a: Book.objects.using(db).filter(author=a), authors, "first"),
+        await each(
+            lambda a: Book.objects.using(db).filter(author=a).order_by("-pages"), authors, "first"
+        ),
+        await each(lambda p: Profile.objects.using(db).filter(author=p), authors, "first"),
+    ]
 
 
 # --- errors from the database ---------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from django.apps import apps
 from django.db import connections
-from django.db.backends.postgresql.psycopg_any import IsolationLevel, register_tzloader
+from django.db.backends.postgresql.psycopg_any import IsolationLevel
 from psycopg.client_cursor import ClientCursorMixin
 from psycopg.pq import Format, TransactionStatus
 from psycopg.types import TypeInfo, hstore
@@ -29,6 +29,7 @@ from psycopg_pool import PoolTimeout as PsycopgPoolTimeout
 from ..errors import PoolTimeout
 from ..steps import Execute, Fetch, Row
 from .base import logged_query
+from .pgtypes import register_tzloader
 
 TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
 _cursor_names = itertools.count(1)
@@ -63,6 +64,10 @@ class PostgresPool:
             psycopg.AsyncCursor if server_side_binding else AsyncClientSideCursor
         )
         params["autocommit"] = True
+        # Django's adapters map, with its timestamptz loader parsing in compiled code.
+        context = psycopg.adapt.AdaptersMap(params["context"])
+        register_tzloader(wrapper.timezone, context)
+        params["context"] = context
         self._server_cursor_class = (
             psycopg.AsyncServerCursor if server_side_binding else AsyncServerSideCursor
         )

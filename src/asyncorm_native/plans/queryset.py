@@ -15,10 +15,19 @@ from django.db import NotSupportedError, connections
 from django.db.models.query import MAX_GET_RESULTS
 from django.db.models.sql.constants import SINGLE
 
-from ..steps import Plan
+from ..steps import Execute, Fetch, Plan
+from . import statements
 from .errors import Unsupported
 from .intercept import SQLRequested, replay, run_until_sql
-from .rows import evaluate, fetch_one
+from .rows import (
+    check_iterable,
+    compile_select,
+    evaluate,
+    fetch_compiled,
+    fetch_one,
+    results_of,
+    trim,
+)
 
 
 def _single(request: SQLRequested) -> Any:
@@ -28,8 +37,26 @@ def _single(request: SQLRequested) -> Any:
 
 
 def get(queryset: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan[Any]:
-    """Mirrors ``QuerySet.get()``."""
+    """Mirrors ``QuerySet.get()``; later calls of a cached shape reuse its statement."""
     self = queryset
+    shape = None
+    if kwargs and not args:
+        names = tuple(sorted(kwargs))
+        shape = statements.shape_key(self, ("get", names), self.db)
+    if shape is not None:
+        statement = statements.find(shape[0])
+        if statement:
+            params = statement.params(shape[1], [kwargs[name] for name in names])
+            if params is not None:
+                statements.counts["get", "hit"] += 1
+                return (yield from _get_cached(self, statement, params))
+            statements.counts["get", "refused"] += 1
+        elif statement is None:
+            statements.counts["get", "uncacheable"] += 1
+        if statement is not False:
+            shape = None  # a known shape: nothing to record
+    else:
+        statements.counts["get", "uncacheable"] += 1
     if self.query.combinator and (args or kwargs):
         raise NotSupportedError(
             f"Calling QuerySet.get(...) with filters after {self.query.combinator}() is not "
@@ -45,7 +72,35 @@ def get(queryset: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan[An
     ):
         limit = MAX_GET_RESULTS
         clone.query.set_limits(high=limit)
+    if shape is not None and limit is not None:
+        # evaluate(clone), compiling here to keep the statement for the shape's next calls
+        check_iterable(clone)
+        compiler = clone.query.get_compiler(using=clone.db)
+        compiled = compile_select(compiler)
+        outcome = statements.record(shape[0], shape[1], kwargs, clone.query, compiler, compiled)
+        statements.counts["get", outcome] += 1
+        rows = yield from fetch_compiled(compiler, compiled)
+        clone._result_cache = results_of(clone, compiler, rows)
     results = yield from evaluate(clone)
+    return _got(self, results, limit)
+
+
+def _get_cached(self: Any, statement: statements.Statement, params: list[Any]) -> Plan[Any]:
+    """``get()`` with the statement of a cached shape: the same SQL with these parameters."""
+    clone = self._chain()
+    check_iterable(clone)
+    compiler = statement.compiler
+    rows = yield Execute(statement.sql, params, Fetch.ALL, using=compiler.using)
+    if compiler.has_extra_select:
+        rows = trim(compiler, rows)
+    results = clone._result_cache = results_of(clone, compiler, rows)
+    if clone._prefetch_related_lookups:
+        results = yield from evaluate(clone)
+    return _got(self, results, MAX_GET_RESULTS)
+
+
+def _got(self: Any, results: list[Any], limit: int | None) -> Any:
+    """The end of ``QuerySet.get()``: the one result, or Django's exception."""
     num = len(results)
     if num == 1:
         return results[0]

@@ -27,6 +27,7 @@ from django.db.models.query import (
 )
 
 from ..steps import Close, Emit, Execute, Fetch, FetchMany, Params, Plan, Row
+from . import statements
 from .errors import Unsupported
 
 #: Iterables known to yield exactly one item per row (what streaming relies on).
@@ -52,7 +53,7 @@ def compile_select(compiler: Any) -> tuple[str, Params] | None:
     return sql, params
 
 
-def _trim(compiler: Any, rows: list[Row]) -> list[Row]:
+def trim(compiler: Any, rows: list[Row]) -> list[Row]:
     """Drop extra-select columns as Django's ``cursor_iter`` does."""
     if compiler.has_extra_select:
         count = compiler.col_count
@@ -62,11 +63,15 @@ def _trim(compiler: Any, rows: list[Row]) -> list[Row]:
 
 def fetch_all(compiler: Any) -> Plan[list[Row]]:
     """Rows of ``compiler.execute_sql(MULTI)`` without chunked fetch."""
-    compiled = compile_select(compiler)
+    return (yield from fetch_compiled(compiler, compile_select(compiler)))
+
+
+def fetch_compiled(compiler: Any, compiled: tuple[str, Params] | None) -> Plan[list[Row]]:
+    """Rows of ``compiler.execute_sql(MULTI)``, its SQL already compiled (None: empty result)."""
     if compiled is None:
         return []
     rows = yield Execute(compiled[0], compiled[1], Fetch.ALL, using=compiler.using)
-    return _trim(compiler, rows)
+    return trim(compiler, rows)
 
 
 def fetch_one(compiler: Any) -> Plan[Row | None]:
@@ -103,12 +108,47 @@ def check_iterable(queryset: Any) -> None:
 
 
 def build(queryset: Any) -> Plan[list[Any]]:
-    """``list(queryset._iterable_class(queryset))``: the result list, natively fetched."""
+    """``list(queryset._iterable_class(queryset))``: the result list, natively fetched.
+
+    A queryset of a shape seen before reuses that shape's statement (``statements``).
+    """
     check_iterable(queryset)
-    compiler = queryset.query.get_compiler(using=queryset.db)
-    rows = yield from fetch_all(compiler)
-    with answering(queryset.query, compiler, [rows] if rows else []):
+    alias = queryset.db
+    shape = statements.shape_key(queryset, statements.ROWS, alias)
+    outcome = "uncacheable"
+    if shape is not None:
+        statement = statements.find(shape[0])
+        if statement:
+            params = statement.params(shape[1])
+            if params is not None:
+                statements.counts["rows", "hit"] += 1
+                compiler = statement.compiler
+                rows = yield Execute(statement.sql, params, Fetch.ALL, using=compiler.using)
+                return results_of(queryset, compiler, trim(compiler, rows))
+            outcome = "refused"
+        if statement is not False:
+            shape = None
+    compiler = queryset.query.get_compiler(using=alias)
+    compiled = compile_select(compiler)
+    if shape is not None:
+        outcome = statements.record(shape[0], shape[1], {}, queryset.query, compiler, compiled)
+    statements.counts["rows", outcome] += 1
+    rows = yield from fetch_compiled(compiler, compiled)
+    return results_of(queryset, compiler, rows)
+
+
+def results_of(queryset: Any, compiler: Any, rows: list[Row]) -> list[Any]:
+    """``list(queryset._iterable_class(queryset))`` with ``compiler`` answering from ``rows``."""
+    # answering(), inlined: this is the hot path of every cached get()
+    query = queryset.query
+    results = [rows] if rows else []
+    query.get_compiler = lambda *args, **kwargs: compiler
+    compiler.execute_sql = lambda *args, **kwargs: results
+    try:
         return list(queryset._iterable_class(queryset))
+    finally:
+        del query.get_compiler
+        del compiler.execute_sql
 
 
 def evaluate(queryset: Any) -> Plan[list[Any]]:
@@ -204,11 +244,11 @@ def stream(
             rows = yield FetchMany(chunk_size)
             if not rows:
                 break
-            yield from emit(take(_trim(compiler, rows)))
+            yield from emit(take(trim(compiler, rows)))
         yield Close()
     else:
         rows = yield Execute(sql, params, Fetch.ALL, using=using)
-        rows = _trim(compiler, rows)
+        rows = trim(compiler, rows)
         for start in range(0, len(rows), chunk_size):
             yield from emit(take(rows[start : start + chunk_size]))
     feed.finish()
