@@ -346,10 +346,17 @@ class CallerConnection:
     async def _run(self, sql: str) -> None:
         await self.lease.execute(Execute(sql, None, Fetch.NONE, using=self.wrapper.alias))
 
+    def _savepoint_allowed(self) -> bool:
+        """Django's ``_savepoint_allowed()`` without ``get_autocommit()``'s connection check."""
+        wrapper = self.wrapper
+        if wrapper.vendor == "sqlite":
+            return wrapper.in_atomic_block
+        return wrapper.features.uses_savepoints and not wrapper.autocommit
+
     async def savepoint(self) -> str | None:
         """Mirrors ``BaseDatabaseWrapper.savepoint()``."""
         wrapper = self.wrapper
-        if not wrapper._savepoint_allowed():
+        if not self._savepoint_allowed():
             return None
         tid = str(_thread.get_ident()).replace("-", "")
         wrapper.savepoint_state += 1
@@ -359,7 +366,7 @@ class CallerConnection:
 
     async def savepoint_rollback(self, sid: str) -> None:
         wrapper = self.wrapper
-        if not wrapper._savepoint_allowed():
+        if not self._savepoint_allowed():
             return
         await self._run(wrapper.ops.savepoint_rollback_sql(sid))
         wrapper.run_on_commit = [
@@ -369,7 +376,7 @@ class CallerConnection:
         ]
 
     async def savepoint_commit(self, sid: str) -> None:
-        if not self.wrapper._savepoint_allowed():
+        if not self._savepoint_allowed():
             return
         await self._run(self.wrapper.ops.savepoint_commit_sql(sid))
 

@@ -1,4 +1,4 @@
-"""``install()`` / ``uninstall()``: swap Django's read a-methods for native ones.
+"""``install()`` / ``uninstall()``: swap Django's a-methods for native ones (writes: ``writes.py``).
 
 Each native method is thin: check that the call can run natively (else call
 Django's stock method and count why), then run the method's plan on the async
@@ -21,7 +21,7 @@ from django.db import models as django_models
 from django.db.models import query as django_query
 from django.db.models.query import QuerySet, RawQuerySet
 
-from . import pools, reporting, router
+from . import pools, reporting, router, writes
 from .drivers import base
 from .plans import Unsupported, intercept, prefetch, queryset, raw, rows
 from .steps import Plan
@@ -361,6 +361,7 @@ def install() -> None:
         RawQuerySet.__aiter__ = _raw_aiter
         django_query.aprefetch_related_objects = aprefetch_related_objects
         django_models.aprefetch_related_objects = aprefetch_related_objects
+        writes.install()
         intercept.ensure_hook()
         router.start_tracking()
         setting_changed.connect(pools.retire_pools, dispatch_uid="asyncorm_native.pools")
@@ -376,6 +377,7 @@ def uninstall() -> None:
         RawQuerySet.__aiter__ = _stock["RawQuerySet.__aiter__"]
         django_query.aprefetch_related_objects = _stock["aprefetch_related_objects"]
         django_models.aprefetch_related_objects = _stock["aprefetch_related_objects"]
+        writes.uninstall()
         intercept.remove_hook()
         router.stop_tracking()
         setting_changed.disconnect(dispatch_uid="asyncorm_native.pools")
