@@ -1,0 +1,515 @@
+"""The write calls the differential tests run twice, through Django's stock a-methods and natively.
+
+Each case is ``async def case(db) -> result`` using only the async API under
+test, on the write zoo (``zoo/write_data.py``), which is reloaded before every
+run. ``WRITE_CASES`` maps a case id to ``(method, case)``: *method* is the
+native method the case must exercise.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db.models import F, Value
+from django.db.models.functions import Concat
+
+from .zoo.models import (
+    Event,
+    Guard,
+    Hall,
+    Item,
+    Label,
+    Lock,
+    Note,
+    Shop,
+    Stage,
+    Step,
+    Supplier,
+    Tally,
+    Ticket,
+    Token,
+    Venue,
+)
+
+Case_ = Callable[[str], Awaitable[Any]]
+WRITE_CASES: dict[str, tuple[str, Case_]] = {}
+
+
+def case(method: str) -> Callable[[Case_], Case_]:
+    def register(func: Case_) -> Case_:
+        name = func.__name__.removeprefix("case_")
+        assert name not in WRITE_CASES, name
+        WRITE_CASES[name] = (method, func)
+        return func
+
+    return register
+
+
+async def validate(obj: Any, method: str) -> None:
+    """``obj.a<method>()`` with the shim; Django has no async validation, so stock is
+    ``sync_to_async(obj.<method>)()``, as async code calls it today."""
+    native = getattr(obj, f"a{method}", None)
+    if native is not None:
+        return await native()
+    return await sync_to_async(getattr(obj, method))()
+
+
+def bound(obj: Any, db: str) -> Any:
+    """An unsaved instance whose validation queries go to ``db`` (the router's instance hint)."""
+    obj._state.db = db
+    return obj
+
+
+async def shop(db: str, name: str = "Lyon") -> Shop:
+    return await Shop.objects.using(db).aget(name=name)
+
+
+# --- Model.asave --------------------------------------------------------------------------
+
+
+@case("Model.asave")
+async def case_save_insert_auto_pk(db: str) -> Any:
+    obj = Shop(name="Brest", city="Brest")
+    await obj.asave(using=db)
+    return obj  # pk from the sequence, code from db_default
+
+
+@case("Model.asave")
+async def case_save_insert_explicit_pk(db: str) -> Any:
+    obj = Label(pk=50, name="teal")
+    await obj.asave(using=db)
+    return obj
+
+
+@case("Model.asave")
+async def case_save_update(db: str) -> Any:
+    obj = await shop(db)
+    obj.city = "Lyon 2"
+    await obj.asave()
+    return obj
+
+
+@case("Model.asave")
+async def case_save_update_fields(db: str) -> Any:
+    obj = await Item.objects.using(db).aget(name="pear")
+    obj.qty, obj.name = 42, "renamed but not saved"
+    await obj.asave(update_fields=["qty"])
+    return obj
+
+
+@case("Model.asave")
+async def case_save_deferred_fields(db: str) -> Any:
+    obj = await Item.objects.using(db).only("qty").aget(name="plum")
+    obj.qty = 9
+    await obj.asave()
+    return obj
+
+
+@case("Model.asave")
+async def case_save_force_insert_existing(db: str) -> Any:
+    obj = await Label.objects.using(db).aget(name="red")
+    obj.name = "crimson"
+    await obj.asave(force_insert=True)
+
+
+@case("Model.asave")
+async def case_save_force_update_missing(db: str) -> Any:
+    await Label(pk=999, name="ghost").asave(using=db, force_update=True)
+
+
+@case("Model.asave")
+async def case_save_update_fields_unsaved(db: str) -> Any:
+    await Label(name="new").asave(using=db, update_fields=["name"])
+
+
+@case("Model.asave")
+async def case_save_bad_update_fields(db: str) -> Any:
+    obj = await Label.objects.using(db).aget(name="red")
+    await obj.asave(update_fields=["nope"])
+
+
+@case("Model.asave")
+async def case_save_unique_violation(db: str) -> Any:
+    await Shop(name="Nice").asave(using=db)
+
+
+@case("Model.asave")
+async def case_save_check_violation(db: str) -> Any:
+    lyon = await shop(db)
+    await Item(shop=lyon, name="bad", qty=-1).asave(using=db)
+
+
+@case("Model.asave")
+async def case_save_unsaved_related(db: str) -> Any:
+    await Item(shop=Shop(name="unsaved"), name="x").asave(using=db)
+
+
+@case("Model.asave")
+async def case_save_uuid_pk_default(db: str) -> Any:
+    obj = Token(label="second")
+    await obj.asave(using=db)
+    return obj
+
+
+@case("Model.asave")
+async def case_save_mti_insert(db: str) -> Any:
+    obj = Stage(name="Arena", seats=9000, height=12)
+    await obj.asave(using=db)
+    return obj
+
+
+@case("Model.asave")
+async def case_save_mti_update(db: str) -> Any:
+    obj = await Stage.objects.using(db).aget(name="Main")
+    obj.name, obj.seats, obj.height = "Main stage", 600, 4
+    await obj.asave()
+    return obj
+
+
+@case("Model.asave")
+async def case_save_mti_update_fields_parent_only(db: str) -> Any:
+    obj = await Stage.objects.using(db).aget(name="Main")
+    obj.name = "Renamed"
+    await obj.asave(update_fields=["name"])
+    return obj
+
+
+@case("Model.asave")
+async def case_save_order_with_respect_to(db: str) -> Any:
+    obj = Step(shop=await shop(db), text="close")
+    await obj.asave(using=db)
+    return obj
+
+
+@case("Model.asave")
+async def case_save_select_on_save(db: str) -> Any:
+    obj = await Tally.objects.using(db).aget(name="visits")
+    obj.count = 8
+    await obj.asave()
+    return obj
+
+
+@case("Model.asave")
+async def case_save_fk_by_instance(db: str) -> Any:
+    item = Item(shop=await shop(db, "Empty"), name="new", price=Decimal("3.10"))
+    await item.asave(using=db)
+    return item
+
+
+# --- Model.adelete / arefresh_from_db -----------------------------------------------------
+
+
+@case("Model.adelete")
+async def case_delete_cascade_set_null_generic(db: str) -> Any:
+    obj = await shop(db)
+    result = await obj.adelete()
+    return result, obj.pk
+
+
+@case("Model.adelete")
+async def case_delete_single_fast(db: str) -> Any:
+    obj = await Token.objects.using(db).aget(label="first")
+    return await obj.adelete(), obj.pk
+
+
+@case("Model.adelete")
+async def case_delete_protected(db: str) -> Any:
+    await (await shop(db, "Nice")).adelete()
+
+
+@case("Model.adelete")
+async def case_delete_restricted(db: str) -> Any:
+    await (await Item.objects.using(db).aget(name="fig")).adelete()
+
+
+@case("Model.adelete")
+async def case_delete_mti(db: str) -> Any:
+    return await (await Stage.objects.using(db).aget(name="Main")).adelete()
+
+
+@case("Model.adelete")
+async def case_delete_keep_parents(db: str) -> Any:
+    return await (await Stage.objects.using(db).aget(name="Main")).adelete(keep_parents=True)
+
+
+@case("Model.adelete")
+async def case_delete_unsaved(db: str) -> Any:
+    await Label(name="x").adelete(using=db)
+
+
+@case("Model.arefresh_from_db")
+async def case_refresh_all(db: str) -> Any:
+    obj = await Item.objects.using(db).aget(name="apple")
+    await Item.objects.using(db).filter(pk=obj.pk).aupdate(qty=77, name="apple!")
+    await obj.arefresh_from_db()
+    return obj
+
+
+@case("Model.arefresh_from_db")
+async def case_refresh_fields(db: str) -> Any:
+    obj = await Item.objects.using(db).select_related("shop").aget(name="apple")
+    await Item.objects.using(db).filter(pk=obj.pk).aupdate(qty=5, name="changed")
+    await obj.arefresh_from_db(fields=["qty", "shop"])
+    return obj
+
+
+@case("Model.arefresh_from_db")
+async def case_refresh_deleted(db: str) -> Any:
+    obj = await Label.objects.using(db).aget(name="gold")
+    await Label.objects.using(db).filter(pk=obj.pk).adelete()
+    await obj.arefresh_from_db()
+
+
+# --- QuerySet.acreate / aupdate / adelete ---------------------------------------------------
+
+
+@case("acreate")
+async def case_create(db: str) -> Any:
+    return await Item.objects.using(db).acreate(shop=await shop(db), name="kiwi", qty=2)
+
+
+@case("acreate")
+async def case_create_integrity_error(db: str) -> Any:
+    return await Item.objects.using(db).acreate(shop=await shop(db), name="apple")
+
+
+@case("acreate")
+async def case_create_mti(db: str) -> Any:
+    return await Hall.objects.using(db).acreate(name="Annex", seats=40)
+
+
+@case("acreate")
+async def case_create_unknown_field(db: str) -> Any:
+    return await Label.objects.using(db).acreate(nope=1)
+
+
+@case("aupdate")
+async def case_update_expression(db: str) -> Any:
+    count = await Item.objects.using(db).filter(shop__name="Lyon").aupdate(qty=F("qty") + 10)
+    return count
+
+
+@case("aupdate")
+async def case_update_concat(db: str) -> Any:
+    return await Label.objects.using(db).aupdate(name=Concat("name", Value("-x")))
+
+
+@case("aupdate")
+async def case_update_mti_parent_fields(db: str) -> Any:
+    return await Stage.objects.using(db).aupdate(name="All", seats=1, height=2)
+
+
+@case("aupdate")
+async def case_update_empty(db: str) -> Any:
+    return await Item.objects.using(db).none().aupdate(qty=1)
+
+
+@case("aupdate")
+async def case_update_no_rows(db: str) -> Any:
+    return await Item.objects.using(db).filter(name="nothing").aupdate(qty=1)
+
+
+@case("aupdate")
+async def case_update_sliced(db: str) -> Any:
+    return await Item.objects.using(db).all()[:1].aupdate(qty=1)
+
+
+@case("aupdate")
+async def case_update_check_violation(db: str) -> Any:
+    return await Item.objects.using(db).aupdate(qty=-5)
+
+
+@case("adelete")
+async def case_queryset_delete_cascade(db: str) -> Any:
+    return await Shop.objects.using(db).filter(name__in=["Lyon", "Empty"]).adelete()
+
+
+@case("adelete")
+async def case_queryset_delete_fast(db: str) -> Any:
+    return await Ticket.objects.using(db).filter(shop__isnull=True).adelete()
+
+
+@case("adelete")
+async def case_queryset_delete_protected(db: str) -> Any:
+    return await Shop.objects.using(db).adelete()
+
+
+@case("adelete")
+async def case_queryset_delete_m2m_targets(db: str) -> Any:
+    return await Label.objects.using(db).filter(rank__lte=1).adelete()
+
+
+@case("adelete")
+async def case_queryset_delete_values(db: str) -> Any:
+    return await Shop.objects.using(db).values("name").adelete()
+
+
+# --- bulk -----------------------------------------------------------------------------------
+
+
+@case("abulk_create")
+async def case_bulk_create(db: str) -> Any:
+    return await Label.objects.using(db).abulk_create(
+        [Label(name="aqua"), Label(pk=77, name="navy", rank=3), Label(name="rose")]
+    )
+
+
+@case("abulk_create")
+async def case_bulk_create_batches(db: str) -> Any:
+    lyon = await shop(db)
+    objs = [Item(shop=lyon, name=f"bulk{i}", qty=i) for i in range(7)]
+    return await Item.objects.using(db).abulk_create(objs, batch_size=3)
+
+
+@case("abulk_create")
+async def case_bulk_create_ignore_conflicts(db: str) -> Any:
+    return await Label.objects.using(db).abulk_create(
+        [Label(name="red"), Label(name="white")], ignore_conflicts=True
+    )
+
+
+@case("abulk_create")
+async def case_bulk_create_update_conflicts(db: str) -> Any:
+    return await Label.objects.using(db).abulk_create(
+        [Label(name="red", rank=9), Label(name="black", rank=8)],
+        update_conflicts=True,
+        update_fields=["rank"],
+        unique_fields=["name"],
+    )
+
+
+@case("abulk_create")
+async def case_bulk_create_conflict_error(db: str) -> Any:
+    return await Label.objects.using(db).abulk_create([Label(name="new"), Label(name="red")])
+
+
+@case("abulk_create")
+async def case_bulk_create_mti(db: str) -> Any:
+    return await Hall.objects.using(db).abulk_create([Hall(name="h")])
+
+
+@case("abulk_create")
+async def case_bulk_create_uuid_pk(db: str) -> Any:
+    return await Token.objects.using(db).abulk_create([Token(label="a"), Token(label="b")])
+
+
+@case("abulk_update")
+async def case_bulk_update(db: str) -> Any:
+    items = [item async for item in Item.objects.using(db).order_by("pk")]
+    for item in items:
+        item.qty += 100
+        item.price = item.price * 2
+    return await Item.objects.using(db).abulk_update(items, ["qty", "price"], batch_size=2), items
+
+
+@case("abulk_update")
+async def case_bulk_update_no_fields(db: str) -> Any:
+    return await Item.objects.using(db).abulk_update([], [])
+
+
+@case("abulk_update")
+async def case_bulk_update_mti_parent_field(db: str) -> Any:
+    halls = [hall async for hall in Hall.objects.using(db).order_by("pk")]
+    for hall in halls:
+        hall.name += "!"
+        hall.seats += 1
+    return await Hall.objects.using(db).abulk_update(halls, ["name", "seats"])
+
+
+# --- get_or_create / update_or_create -------------------------------------------------------
+
+
+@case("aget_or_create")
+async def case_get_or_create_existing(db: str) -> Any:
+    return await Label.objects.using(db).aget_or_create(name="red", defaults={"rank": 5})
+
+
+@case("aget_or_create")
+async def case_get_or_create_new(db: str) -> Any:
+    return await Label.objects.using(db).aget_or_create(name="cyan", defaults={"rank": lambda: 6})
+
+
+@case("aget_or_create")
+async def case_get_or_create_integrity_error(db: str) -> Any:
+    lyon = await shop(db)
+    # Not found by qty, then the insert hits the (shop, name) unique constraint.
+    return await Item.objects.using(db).aget_or_create(shop=lyon, name="apple", qty=999)
+
+
+@case("aget_or_create")
+async def case_get_or_create_multiple(db: str) -> Any:
+    return await Item.objects.using(db).aget_or_create(qty__gte=0)
+
+
+@case("aget_or_create")
+async def case_get_or_create_bad_field(db: str) -> Any:
+    return await Label.objects.using(db).aget_or_create(name="x", defaults={"nope": 1})
+
+
+@case("aupdate_or_create")
+async def case_update_or_create_existing(db: str) -> Any:
+    return await Label.objects.using(db).aupdate_or_create(name="green", defaults={"rank": 11})
+
+
+@case("aupdate_or_create")
+async def case_update_or_create_new(db: str) -> Any:
+    return await Label.objects.using(db).aupdate_or_create(
+        name="ivory", defaults={"rank": 1}, create_defaults={"rank": 2}
+    )
+
+
+@case("aupdate_or_create")
+async def case_update_or_create_mti(db: str) -> Any:
+    return await Stage.objects.using(db).aupdate_or_create(name="Main", defaults={"height": 9})
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+@case("Model.aclean_fields")
+async def case_clean_fields_fk_missing(db: str) -> Any:
+    await validate(bound(Item(shop_id=999, name="x"), db), "clean_fields")
+
+
+@case("Model.aclean_fields")
+async def case_clean_fields_ok(db: str) -> Any:
+    item = bound(Item(shop=await shop(db), name="ok", qty="7"), db)
+    await validate(item, "clean_fields")
+    return item
+
+
+@case("Model.avalidate_unique")
+async def case_validate_unique(db: str) -> Any:
+    await validate(bound(Shop(name="Lyon"), db), "validate_unique")
+
+
+@case("Model.avalidate_unique")
+async def case_validate_unique_for_date(db: str) -> Any:
+    await validate(bound(Event(day=datetime.date(2024, 5, 1), slug="fair"), db), "validate_unique")
+
+
+@case("Model.avalidate_constraints")
+async def case_validate_constraints(db: str) -> Any:
+    lyon = await shop(db)
+    await validate(bound(Item(shop=lyon, name="apple", qty=-3), db), "validate_constraints")
+
+
+@case("Model.aclean_fields")
+async def case_full_clean(db: str) -> Any:
+    lyon = await shop(db)
+    await validate(bound(Item(shop=lyon, name="apple", qty=-3), db), "full_clean")
+
+
+@case("Model.avalidate_unique")
+async def case_full_clean_valid(db: str) -> Any:
+    item = bound(Item(shop=await shop(db), name="fresh", qty=1), db)
+    await validate(item, "full_clean")
+    return item
+
+
+# Keep the imports used by cases added for related managers.
+_ = (Guard, Lock, Note, Supplier, Venue)
