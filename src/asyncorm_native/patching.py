@@ -21,7 +21,7 @@ from django.db import models as django_models
 from django.db.models import query as django_query
 from django.db.models.query import QuerySet, RawQuerySet
 
-from . import pools, reporting, router, writes
+from . import pools, related_managers, reporting, router, writes
 from .drivers import base
 from .plans import Unsupported, intercept, prefetch, queryset, raw, rows
 from .steps import Plan
@@ -362,6 +362,7 @@ def install() -> None:
         django_query.aprefetch_related_objects = aprefetch_related_objects
         django_models.aprefetch_related_objects = aprefetch_related_objects
         writes.install()
+        related_managers.install()
         intercept.ensure_hook()
         router.start_tracking()
         setting_changed.connect(pools.retire_pools, dispatch_uid="asyncorm_native.pools")
@@ -378,6 +379,7 @@ def uninstall() -> None:
         django_query.aprefetch_related_objects = _stock["aprefetch_related_objects"]
         django_models.aprefetch_related_objects = _stock["aprefetch_related_objects"]
         writes.uninstall()
+        related_managers.uninstall()
         intercept.remove_hook()
         router.stop_tracking()
         setting_changed.disconnect(dispatch_uid="asyncorm_native.pools")

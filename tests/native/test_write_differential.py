@@ -137,4 +137,8 @@ def test_write_cases_cover_every_native_write_method() -> None:
     covered = {method for method, _ in WRITE_CASES.values()}
     expected = {f"Model.{name}" for name in MODEL_METHODS} | set(QUERYSET_METHODS)
     expected |= {"Model.aclean_fields", "Model.avalidate_unique", "Model.avalidate_constraints"}
+    from asyncorm_native.related_managers import _NAMES
+
+    for manager in ("RelatedManager", "ManyRelatedManager", "GenericRelatedObjectManager"):
+        expected |= {f"{manager}.{name}" for name in _NAMES}
     assert expected <= covered, expected - covered

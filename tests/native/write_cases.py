@@ -511,5 +511,272 @@ async def case_full_clean_valid(db: str) -> Any:
     return item
 
 
-# Keep the imports used by cases added for related managers.
-_ = (Guard, Lock, Note, Supplier, Venue)
+# --- related managers: reverse foreign key ------------------------------------------------
+
+
+@case("RelatedManager.aadd")
+async def case_fk_add_bulk(db: str) -> Any:
+    empty = await shop(db, "Empty")
+    orphan = await Ticket.objects.using(db).aget(title="orphan")
+    t3 = await Ticket.objects.using(db).aget(title="t3")
+    await empty.tickets.aadd(orphan, t3)
+    return orphan, t3
+
+
+@case("RelatedManager.aadd")
+async def case_fk_add_unsaved_bulk(db: str) -> Any:
+    await (await shop(db, "Empty")).tickets.aadd(Ticket(title="new"))
+
+
+@case("RelatedManager.aadd")
+async def case_fk_add_not_bulk(db: str) -> Any:
+    empty = await shop(db, "Empty")
+    new = Ticket(title="new")
+    await empty.tickets.aadd(new, bulk=False)
+    return new
+
+
+@case("RelatedManager.aadd")
+async def case_fk_add_wrong_type(db: str) -> Any:
+    await (await shop(db, "Empty")).tickets.aadd(await shop(db))
+
+
+@case("RelatedManager.acreate")
+async def case_fk_create(db: str) -> Any:
+    return await (await shop(db, "Nice")).items.acreate(name="olive", qty=4)
+
+
+@case("RelatedManager.acreate")
+async def case_fk_create_unsaved_instance(db: str) -> Any:
+    return await Shop(name="unsaved").items.acreate(name="x")
+
+
+@case("RelatedManager.aget_or_create")
+async def case_fk_get_or_create(db: str) -> Any:
+    nice = await shop(db, "Nice")
+    found = await nice.items.aget_or_create(name="fig", defaults={"qty": 50})
+    made = await nice.items.aget_or_create(name="date", defaults={"qty": 50})
+    return found, made
+
+
+@case("RelatedManager.aupdate_or_create")
+async def case_fk_update_or_create(db: str) -> Any:
+    nice = await shop(db, "Nice")
+    updated = await nice.items.aupdate_or_create(name="fig", defaults={"qty": 51})
+    made = await nice.items.aupdate_or_create(
+        name="date", defaults={"qty": 1}, create_defaults={"qty": 2}
+    )
+    return updated, made
+
+
+@case("RelatedManager.aremove")
+async def case_fk_remove(db: str) -> Any:
+    lyon = await shop(db)
+    t1 = await Ticket.objects.using(db).aget(title="t1")
+    await lyon.tickets.aremove(t1)
+    return t1
+
+
+@case("RelatedManager.aremove")
+async def case_fk_remove_not_related(db: str) -> Any:
+    lyon = await shop(db)
+    await lyon.tickets.aremove(await Ticket.objects.using(db).aget(title="t3"))
+
+
+@case("RelatedManager.aremove")
+async def case_fk_remove_not_bulk(db: str) -> Any:
+    lyon = await shop(db)
+    t2 = await Ticket.objects.using(db).aget(title="t2")
+    await lyon.tickets.aremove(t2, bulk=False)
+    return t2
+
+
+@case("RelatedManager.aclear")
+async def case_fk_clear(db: str) -> Any:
+    await (await shop(db)).tickets.aclear()
+
+
+@case("RelatedManager.aclear")
+async def case_fk_clear_not_bulk(db: str) -> Any:
+    await (await shop(db)).tickets.aclear(bulk=False)
+
+
+@case("RelatedManager.aset")
+async def case_fk_set(db: str) -> Any:
+    lyon = await shop(db)
+    keep = await Ticket.objects.using(db).aget(title="t1")
+    orphan = await Ticket.objects.using(db).aget(title="orphan")
+    await lyon.tickets.aset([keep, orphan])
+
+
+@case("RelatedManager.aset")
+async def case_fk_set_clear_queryset(db: str) -> Any:
+    lyon = await shop(db)
+    await lyon.tickets.aset(Ticket.objects.using(db).filter(title__in=["t3", "orphan"]), clear=True)
+
+
+@case("RelatedManager.aset")
+async def case_fk_set_not_null(db: str) -> Any:
+    empty = await shop(db, "Empty")
+    apple = await Item.objects.using(db).aget(name="apple")
+    await empty.items.aset([apple])
+    return apple
+
+
+# --- related managers: many-to-many ---------------------------------------------------------
+
+
+async def label(db: str, name: str) -> Label:
+    return await Label.objects.using(db).aget(name=name)
+
+
+@case("ManyRelatedManager.aadd")
+async def case_m2m_add(db: str) -> Any:
+    apple = await Item.objects.using(db).aget(name="apple")
+    await apple.labels.aadd(await label(db, "gold"), await label(db, "red"))  # red already there
+    return [x.name async for x in apple.labels.order_by("name")]
+
+
+@case("ManyRelatedManager.aadd")
+async def case_m2m_add_reverse_ids(db: str) -> Any:
+    blue = await label(db, "blue")
+    pear = await Item.objects.using(db).aget(name="pear")
+    await blue.items.aadd(pear.pk)
+
+
+@case("ManyRelatedManager.aadd")
+async def case_m2m_add_through_defaults(db: str) -> Any:
+    empty = await shop(db, "Empty")
+    acme = await Supplier.objects.using(db).aget(name="Acme")
+    await empty.suppliers.aadd(acme, through_defaults={"terms": "cash"})
+
+
+@case("ManyRelatedManager.aadd")
+async def case_m2m_add_wrong_type(db: str) -> Any:
+    apple = await Item.objects.using(db).aget(name="apple")
+    await apple.labels.aadd(await shop(db))
+
+
+@case("ManyRelatedManager.aremove")
+async def case_m2m_remove(db: str) -> Any:
+    apple = await Item.objects.using(db).aget(name="apple")
+    await apple.labels.aremove(await label(db, "red"), (await label(db, "gold")).pk)
+
+
+@case("ManyRelatedManager.aremove")
+async def case_m2m_remove_through(db: str) -> Any:
+    lyon = await shop(db)
+    await lyon.suppliers.aremove(await Supplier.objects.using(db).aget(name="Bolt"))
+
+
+@case("ManyRelatedManager.aclear")
+async def case_m2m_clear(db: str) -> Any:
+    await (await label(db, "green")).items.aclear()
+
+
+@case("ManyRelatedManager.aset")
+async def case_m2m_set(db: str) -> Any:
+    apple = await Item.objects.using(db).aget(name="apple")
+    await apple.labels.aset([await label(db, "green"), await label(db, "blue")])
+
+
+@case("ManyRelatedManager.aset")
+async def case_m2m_set_clear_through_defaults(db: str) -> Any:
+    nice = await shop(db, "Nice")
+    await nice.suppliers.aset(
+        Supplier.objects.using(db).filter(name__in=["Acme", "Core"]),
+        clear=True,
+        through_defaults={"terms": "net60"},
+    )
+
+
+@case("ManyRelatedManager.acreate")
+async def case_m2m_create(db: str) -> Any:
+    plum = await Item.objects.using(db).aget(name="plum")
+    return await plum.labels.acreate(name="violet", rank=4)
+
+
+@case("ManyRelatedManager.acreate")
+async def case_m2m_create_through_defaults(db: str) -> Any:
+    lyon = await shop(db)
+    return await lyon.suppliers.acreate(name="Dyna", through_defaults={"terms": "cod"})
+
+
+@case("ManyRelatedManager.aget_or_create")
+async def case_m2m_get_or_create(db: str) -> Any:
+    apple = await Item.objects.using(db).aget(name="apple")
+    related_found = await apple.labels.aget_or_create(name="red")
+    # "gold" exists but is not related: the related queryset does not find it, the insert fails.
+    unrelated = await apple.labels.aget_or_create(name="gold")
+    return related_found, unrelated
+
+
+@case("ManyRelatedManager.aupdate_or_create")
+async def case_m2m_update_or_create(db: str) -> Any:
+    apple = await Item.objects.using(db).aget(name="apple")
+    updated = await apple.labels.aupdate_or_create(name="red", defaults={"rank": 40})
+    made = await apple.labels.aupdate_or_create(name="mauve", defaults={"rank": 41})
+    return updated, made
+
+
+# --- related managers: generic relations ----------------------------------------------------
+
+
+@case("GenericRelatedObjectManager.aadd")
+async def case_generic_add(db: str) -> Any:
+    empty = await shop(db, "Empty")
+    n3 = await Note.objects.using(db).aget(text="n3")
+    await empty.notes.aadd(n3)
+    new = Note(text="n4")
+    await empty.notes.aadd(new, bulk=False)
+    return n3, new
+
+
+@case("GenericRelatedObjectManager.aremove")
+async def case_generic_remove(db: str) -> Any:
+    lyon = await shop(db)
+    await lyon.notes.aremove(await Note.objects.using(db).aget(text="n1"))
+    await lyon.notes.aremove(await Note.objects.using(db).aget(text="n2"), bulk=False)
+
+
+@case("GenericRelatedObjectManager.aclear")
+async def case_generic_clear(db: str) -> Any:
+    await (await shop(db)).notes.aclear()
+
+
+@case("GenericRelatedObjectManager.aset")
+async def case_generic_set(db: str) -> Any:
+    lyon = await shop(db)
+    n1 = await Note.objects.using(db).aget(text="n1")
+    n3 = await Note.objects.using(db).aget(text="n3")
+    await lyon.notes.aset([n1, n3])
+
+
+@case("GenericRelatedObjectManager.acreate")
+async def case_generic_create(db: str) -> Any:
+    return await (await shop(db, "Empty")).notes.acreate(text="hello")
+
+
+@case("GenericRelatedObjectManager.aget_or_create")
+async def case_generic_get_or_create(db: str) -> Any:
+    lyon = await shop(db)
+    return await lyon.notes.aget_or_create(text="n1"), await lyon.notes.aget_or_create(text="n9")
+
+
+@case("GenericRelatedObjectManager.aupdate_or_create")
+async def case_generic_update_or_create(db: str) -> Any:
+    lyon = await shop(db)
+    return await lyon.notes.aupdate_or_create(text="n1", defaults={"text": "n1+"})
+
+
+@case("Model.adelete")
+async def case_delete_protect_cleared_first(db: str) -> Any:
+    nice = await shop(db, "Nice")
+    await Guard.objects.using(db).filter(shop=nice).aupdate(shop=None)
+    await Lock.objects.using(db).adelete()
+    return await nice.adelete()
+
+
+@case("aupdate")
+async def case_update_through_join(db: str) -> Any:
+    return await Venue.objects.using(db).filter(hall__seats__gt=100).aupdate(name="big")
