@@ -294,8 +294,8 @@ class NativeConnection:
 def _begin_sql(wrapper: Any) -> str:
     """The statement Django's backend starts a transaction with."""
     if wrapper.vendor == "sqlite":
-        mode = wrapper.transaction_mode
-        return "BEGIN" if mode is None else f"BEGIN {mode}"
+        mode = wrapper.settings_dict["OPTIONS"].get("transaction_mode")  # validated by Django
+        return f"BEGIN {mode.upper()}" if mode else "BEGIN"
     level = wrapper.settings_dict["OPTIONS"].get("isolation_level")
     if level is None:
         return "BEGIN"

@@ -102,7 +102,9 @@ class _InTransaction:
 
 
 @cache
-def _in_transaction_query(base: type) -> type:
+def in_transaction_class(base: type) -> type:
+    """``base`` (a Query class) whose compilers see the plan's transaction."""
+
     class InTransactionQuery(base):  # type: ignore[misc, valid-type]
         def get_compiler(
             self, using: Any = None, connection: Any = None, elide_empty: bool = True
@@ -119,5 +121,5 @@ def _in_transaction_query(base: type) -> type:
 def in_transaction(queryset: Any) -> Any:
     """A copy of ``queryset`` that compiles as inside a transaction (its clones too)."""
     queryset = queryset._chain()
-    queryset.query.__class__ = _in_transaction_query(type(queryset.query))
+    queryset.query.__class__ = in_transaction_class(type(queryset.query))
     return queryset
