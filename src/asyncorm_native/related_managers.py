@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
-from django.contrib.contenttypes import fields as generic_fields
 from django.db import router
 from django.db.models import Manager
 from django.db.models.fields import related_descriptors
@@ -328,11 +327,38 @@ def _generic_methods(cls: type, stock: dict[str, Any]) -> dict[str, Callable[...
 
 
 Builder = Callable[[type, dict[str, Any]], dict[str, Callable[..., Any]]]
-FACTORIES: tuple[tuple[Any, str, Builder], ...] = (
-    (related_descriptors, "create_reverse_many_to_one_manager", _fk_methods),
-    (related_descriptors, "create_forward_many_to_many_manager", _m2m_methods),
-    (generic_fields, "create_generic_related_manager", _generic_methods),
-)
+
+
+def _factories() -> list[tuple[Any, str, Builder, Any]]:
+    """(module, factory name, builder, descriptor class) for each kind of related manager."""
+    factories: list[tuple[Any, str, Builder, Any]] = [
+        (
+            related_descriptors,
+            "create_forward_many_to_many_manager",
+            _m2m_methods,
+            related_descriptors.ManyToManyDescriptor,
+        ),
+    ]
+    if apps.is_installed("django.contrib.contenttypes"):
+        from django.contrib.contenttypes import fields as generic_fields
+
+        factories.append(
+            (
+                generic_fields,
+                "create_generic_related_manager",
+                _generic_methods,
+                generic_fields.ReverseGenericManyToOneDescriptor,
+            )
+        )
+    factories.append(
+        (
+            related_descriptors,
+            "create_reverse_many_to_one_manager",
+            _fk_methods,
+            related_descriptors.ReverseManyToOneDescriptor,
+        )
+    )
+    return factories  # most specific descriptor class first
 
 
 def patch_class(cls: type, builder: Builder) -> type:
@@ -362,7 +388,7 @@ def _wrap(factory: Any, builder: Builder) -> Any:
     return create_manager
 
 
-def _existing_classes() -> list[tuple[type, Builder]]:
+def _existing_classes(factories: list[tuple[Any, str, Builder, Any]]) -> list[tuple[type, Builder]]:
     """Manager classes the descriptors built before ``install()``."""
     found = []
     for model in apps.get_models(include_auto_created=True):
@@ -370,21 +396,20 @@ def _existing_classes() -> list[tuple[type, Builder]]:
             cls = getattr(attr, "__dict__", {}).get("related_manager_cls")
             if cls is None:
                 continue
-            if isinstance(attr, related_descriptors.ManyToManyDescriptor):
-                found.append((cls, _m2m_methods))
-            elif isinstance(attr, generic_fields.ReverseGenericManyToOneDescriptor):
-                found.append((cls, _generic_methods))
-            elif isinstance(attr, related_descriptors.ReverseManyToOneDescriptor):
-                found.append((cls, _fk_methods))
+            for _module, _name, builder, descriptor_class in factories:
+                if isinstance(attr, descriptor_class):
+                    found.append((cls, builder))
+                    break
     return found
 
 
 def install() -> None:
-    for module, name, builder in FACTORIES:
+    factories = _factories()
+    for module, name, builder, _descriptor in factories:
         factory = getattr(module, name)
         _stock_factories[module, name] = factory
         setattr(module, name, _wrap(factory, builder))
-    for cls, builder in _existing_classes():
+    for cls, builder in _existing_classes(factories):
         patch_class(cls, builder)
 
 
