@@ -47,6 +47,15 @@ def _model_block(model: type, method: str, names: tuple[str, ...]) -> str | None
     return _block_cache[key]
 
 
+def _instance_block(obj: Any, method: str, names: tuple[str, ...]) -> str | None:
+    """Overrides on the model class, or set on the instance itself (as mocks do)."""
+    kind = _model_block(type(obj), method, names)
+    if kind is None and obj.__dict__.keys() & names:
+        name = sorted(obj.__dict__.keys() & names)[0]
+        kind = f"{type(obj).__qualname__} instance has its own {name}()"
+    return kind
+
+
 def _queryset_block(qs: Any, method: str, names: tuple[str, ...]) -> str | None:
     cls = type(qs)
     if cls is QuerySet:
@@ -149,7 +158,7 @@ async def asave(
     return await run_write(
         "Model.asave",
         using or router.db_for_write(self.__class__, instance=self),
-        _model_block(type(self), "asave", save.MIRRORED),
+        _instance_block(self, "asave", save.MIRRORED),
         lambda: save.save(self, force_insert, force_update, using, update_fields),
         lambda: _stock["Model.asave"](
             self,
@@ -166,7 +175,7 @@ async def adelete(self: Any, using: str | None = None, keep_parents: bool = Fals
     return await run_write(
         "Model.adelete",
         using or router.db_for_write(self.__class__, instance=self),
-        _model_block(type(self), "adelete", ("delete",)),
+        _instance_block(self, "adelete", ("delete",)),
         lambda: delete.delete_instance(self, using, keep_parents),
         lambda: _stock["Model.adelete"](self, using=using, keep_parents=keep_parents),
     )
@@ -179,7 +188,7 @@ async def arefresh_from_db(
     return await run_write(
         "Model.arefresh_from_db",
         refresh.alias_for(self, using, from_queryset),
-        _model_block(type(self), "arefresh_from_db", ("refresh_from_db",)),
+        _instance_block(self, "arefresh_from_db", ("refresh_from_db",)),
         lambda: refresh.refresh_from_db(self, using, fields, from_queryset),
         lambda: _stock["Model.arefresh_from_db"](
             self, using=using, fields=fields, from_queryset=from_queryset
@@ -312,7 +321,7 @@ async def aclean_fields(self: Any, exclude: Any = None) -> None:
     return await run_write(
         "Model.aclean_fields",
         validation.alias_of(self),
-        _model_block(type(self), "aclean_fields", ("clean_fields",)),
+        _instance_block(self, "aclean_fields", ("clean_fields",)),
         lambda: validation.clean_fields(self, exclude),
         lambda: validation.stock(self.clean_fields, exclude=exclude),
     )
@@ -328,7 +337,7 @@ async def avalidate_unique(self: Any, exclude: Any = None) -> None:
     return await run_write(
         "Model.avalidate_unique",
         validation.alias_of(self),
-        _model_block(type(self), "avalidate_unique", validation.UNIQUE_TWINS),
+        _instance_block(self, "avalidate_unique", validation.UNIQUE_TWINS),
         lambda: validation.validate_unique(self, exclude),
         lambda: validation.stock(self.validate_unique, exclude=exclude),
     )
@@ -339,7 +348,7 @@ async def avalidate_constraints(self: Any, exclude: Any = None) -> None:
     return await run_write(
         "Model.avalidate_constraints",
         validation.alias_of(self),
-        _model_block(type(self), "avalidate_constraints", ("validate_constraints",)),
+        _instance_block(self, "avalidate_constraints", ("validate_constraints",)),
         lambda: validation.validate_constraints(self, exclude),
         lambda: validation.stock(self.validate_constraints, exclude=exclude),
     )
