@@ -277,3 +277,43 @@ async def test_atomic_as_decorator(db: str) -> None:
     assert "one" not in await committed_names(db)
     with pytest.raises(TypeError, match="coroutine functions"):
         atomic(using=db)(lambda: None)
+
+
+async def test_cancelled_inside_a_plans_own_block(db: str) -> None:
+    """Collector.delete() sends pre_delete inside its atomic block: cancelled there, rolled back."""
+    from django.db.models.signals import pre_delete
+
+    from .zoo.models import Item
+
+    reached = asyncio.Event()
+
+    async def slow_receiver(sender: Any, **kwargs: Any) -> None:
+        if sender is Item:
+            reached.set()
+            await asyncio.sleep(10)
+
+    pre_delete.connect(slow_receiver)
+    try:
+        lyon = await Shop.objects.using(db).aget(name="Lyon")
+        task = asyncio.create_task(lyon.adelete())
+        await reached.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        pre_delete.disconnect(slow_receiver)
+    assert await Item.objects.using(db).filter(shop__name="Lyon").acount() == 3
+    stats = asyncorm_native.report().pools[db]
+    assert stats["idle"] == stats["size"], stats
+
+
+async def test_write_fallback_refused_inside_a_block(db: str) -> None:
+    from django.contrib.auth.models import User
+
+    with pytest.raises(NotSupportedError, match="would write outside"):
+        async with atomic(using=db):
+            await User.objects.db_manager(db).acreate(username="inside")
+    # Outside a block the same call falls back to Django's stock method, and is counted.
+    user = await User.objects.db_manager(db).acreate(username="outside")
+    assert asyncorm_native.report().fallback["acreate"] == {"User overrides save()": 1}
+    await user.adelete()
