@@ -122,7 +122,8 @@ def test_writes_and_native_blocks_run_in_the_callers_transaction(alias: str) -> 
             pass
         async with asyncorm_native.atomic(using=alias):
             _, created = await labels.aget_or_create(name="caller-3")
-        return sorted([n async for n in labels.values_list("name", flat=True)]), created
+        mine = labels.filter(name__startswith="caller-").values_list("name", flat=True)
+        return sorted([n async for n in mine]), created
 
     asyncorm_native.install()
     asyncorm_native.reset_report()
@@ -130,7 +131,11 @@ def test_writes_and_native_blocks_run_in_the_callers_transaction(alias: str) -> 
         with transaction.atomic(using=alias):
             result = async_to_sync(body)()
             report = asyncorm_native.report()
-            seen_in_sync = set(Label.objects.using(alias).values_list("name", flat=True))
+            seen_in_sync = set(
+                Label.objects.using(alias)
+                .filter(name__startswith="caller-")
+                .values_list("name", flat=True)
+            )
             transaction.set_rollback(True, using=alias)
     finally:
         asyncorm_native.uninstall()

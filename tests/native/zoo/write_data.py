@@ -1,7 +1,7 @@
 """The write zoo's starting rows, reloaded before every run of a write case.
 
-``reset(alias)`` flushes the write zoo's tables with Django's own flush SQL,
-sequences restarted, so that a stock run and a native run of the same case
+``reset(alias)`` empties the write zoo's tables and restarts their sequences
+with Django's own sequence-reset SQL, so that a stock run and a native run of the same case
 start from identical rows and hand out identical primary keys.
 """
 
@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.color import no_style
-from django.db import connections
+from django.db import connections, transaction
 
 from . import models as zoo
 
@@ -38,22 +38,37 @@ WRITE_MODELS = [
 ]
 
 
+_sequences: dict[str, list[dict[str, str]]] = {}
+
+
 def flush(alias: str) -> None:
-    """Empty the write zoo's tables and restart their sequences."""
+    """Empty the write zoo's tables and restart their sequences (inside the caller's block)."""
     connection = connections[alias]
-    tables = [model._meta.db_table for model in WRITE_MODELS]
-    statements = connection.ops.sql_flush(
-        no_style(), tables, reset_sequences=True, allow_cascade=False
-    )
-    connection.ops.execute_sql_flush(statements)
+    with connection.cursor() as cursor:
+        if alias not in _sequences:
+            _sequences[alias] = [
+                sequence
+                for model in WRITE_MODELS
+                for sequence in connection.introspection.get_sequences(
+                    cursor, model._meta.db_table, model._meta.local_fields
+                )
+            ]
+        for model in WRITE_MODELS:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+        for sql in connection.ops.sequence_reset_by_name_sql(no_style(), _sequences[alias]):
+            cursor.execute(sql)
 
 
 def reset(alias: str) -> None:
-    """Flush, then load the starting rows (committed: autocommit)."""
+    """Flush, then load the starting rows, in one committed transaction."""
     assert apps.ready
     zoo.reset_tokens()
-    flush(alias)
-    db = alias
+    with transaction.atomic(using=alias):
+        flush(alias)
+        _load(alias)
+
+
+def _load(db: str) -> None:
     lyon = zoo.Shop.objects.using(db).create(name="Lyon", city="Lyon")
     nice = zoo.Shop.objects.using(db).create(name="Nice", city="Nice", code="N-1")
     zoo.Shop.objects.using(db).create(name="Empty", city="Pau")
