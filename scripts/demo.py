@@ -5,6 +5,7 @@ Run from the repository root: ``python scripts/demo.py``.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -30,13 +31,21 @@ def fix_preview() -> int:
     return main(["fix", "--diff", str(EXAMPLE.relative_to(ROOT))])
 
 
+def native_demo() -> int:
+    banner("runtime guard and native shim on the example shop (SQLite)")
+    # A separate process: the demo configures Django for the example project.
+    return subprocess.call([sys.executable, str(EXAMPLE / "runtime_demo.py")])
+
+
 def run() -> int:
     status = lint()
     print("\nFindings are expected: the example shop carries deliberate async-ORM bugs.")
     if status not in (0, 1):
         return status
     status = fix_preview()
-    return status
+    if status != 0:
+        return status
+    return native_demo()
 
 
 if __name__ == "__main__":

@@ -106,7 +106,8 @@ class Inferrer:
             if frame_cls is not None and attr in frame_cls.attrs:
                 return frame_cls.attrs[attr]
             if attr == "request":
-                return Value(V.REQUEST)
+                drf = frame_cls is not None and frame_cls.is_drf_view
+                return None if drf or not self.ctx.django_requests else Value(V.REQUEST)
             if attr == "scope":
                 return Value(V.SCOPE)
         base = self.infer(owner)
