@@ -68,12 +68,12 @@ async def test_native_writes_make_no_thread_hop(
     from .zoo import write_data
 
     hops: list[Any] = []
-    counting = False
+    counting: str | None = None  # the case running, while hops are counted
     original = SyncToAsync.__call__
 
     async def counted(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:
-        if counting:
-            hops.append((name, self.func))
+        if counting is not None:
+            hops.append((counting, self.func))
         return await original(self, *args, **kwargs)
 
     monkeypatch.setattr(SyncToAsync, "__call__", counted)
@@ -82,10 +82,10 @@ async def test_native_writes_make_no_thread_hop(
     try:
         for name, (_method, func) in sorted(WRITE_CASES.items()):
             await sync_to_async(write_data.reset)(alias)
-            counting = True
+            counting = name
             with contextlib.suppress(Exception):
                 await func(alias)
-            counting = False
+            counting = None
         report = asyncorm_native.report()
     finally:
         asyncorm_native.uninstall()

@@ -20,7 +20,7 @@ from django.utils.functional import partition
 
 from ..steps import Plan
 from .delete import update
-from .statements import run_statement
+from .dml import run_statement
 from .transaction import atomic
 
 

@@ -20,8 +20,8 @@ from django.db.models import QuerySet, signals, sql
 from django.db.models.deletion import Collector
 
 from ..steps import Plan
+from .dml import perform, run_statement
 from .intercept import replay, run_until_sql
-from .statements import perform, run_statement
 from .transaction import atomic, mark_for_rollback_on_error, send
 
 

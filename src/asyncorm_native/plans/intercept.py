@@ -22,7 +22,7 @@ Django code whose only side effects are its statements: ``QuerySet.update()``,
 ``DeleteQuery.delete_batch()``...); a read replay refuses them.
 
 ``SQLInsertCompiler.execute_sql()`` is hooked too: captured, it hands over the
-insert compiler and its ``returning_fields`` (:func:`.statements.insert`
+insert compiler and its ``returning_fields`` (:func:`.dml.insert`
 runs it).
 """
 
@@ -133,7 +133,7 @@ class _Tape:
     def execute_insert(self, compiler: Any, returning_fields: Any) -> Any:
         if not self.writes:
             raise Unsupported("Django code ran an INSERT during a read")
-        from .statements import insert
+        from .dml import insert
 
         compiler.returning_fields = returning_fields
         statements = tuple(compiler.as_sql())

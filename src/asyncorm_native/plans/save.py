@@ -4,7 +4,7 @@ Mirrors ``Model.save()``, ``save_base()``, ``_save_parents()``,
 ``_save_table()``, ``_do_update()`` and ``_do_insert()`` of Django 5.2, with
 each query replaced by a step: the UPDATE is Django's ``QuerySet._update()``
 and the INSERT Django's ``QuerySet._insert()``, captured at the compiler
-(:func:`.statements.run_statement`); field values come from Django's
+(:func:`.dml.run_statement`); field values come from Django's
 ``pre_save()``/``get_pk_value_on_save()``; ``pre_save``/``post_save`` are sent
 where Django sends them, and the ``atomic(savepoint=False)`` Django opens for
 inherited models is opened on the plan's connection.
@@ -21,7 +21,7 @@ from django.db.models.signals import post_save, pre_save
 
 from ..steps import Plan
 from . import queryset as queryset_plans
-from .statements import run_statement
+from .dml import run_statement
 from .transaction import atomic, mark_for_rollback_on_error, send
 
 #: The Model methods these plans mirror: a model overriding one saves with Django's code.

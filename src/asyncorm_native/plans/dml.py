@@ -1,4 +1,4 @@
-"""Data-changing statements, run the way Django's compilers run them.
+"""DML (INSERT, UPDATE, DELETE) statements, run the way Django's compilers run them.
 
 ``insert()`` mirrors ``SQLInsertCompiler.execute_sql()``: the statements come
 from the compiler's ``as_sql()``, the returned columns go through the
