@@ -28,7 +28,7 @@ from psycopg_pool import PoolTimeout as PsycopgPoolTimeout
 
 from ..errors import PoolTimeout
 from ..steps import Execute, Fetch, Row
-from .base import logged_query, written
+from .base import logged_query
 
 TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
 _cursor_names = itertools.count(1)
@@ -207,8 +207,8 @@ class PostgresLease:
                 return rows
             if step.fetch is Fetch.ONE:
                 return await cursor.fetchone()
-            if step.fetch is not Fetch.STREAM:
-                return written(step, cursor)
+            if step.fetch is not Fetch.STREAM:  # a write: ROWCOUNT or NONE
+                return cursor.rowcount if step.fetch is Fetch.ROWCOUNT else None
             self._stream = cursor
             return None
 
