@@ -203,7 +203,19 @@ class atomic:
         self.using = using or DEFAULT_DB_ALIAS
         self.savepoint = savepoint
         self.durable = durable
-        self._entries: list[tuple[Pinned, Scope | None, Any]] = []
+        # Per task: one atomic object may be entered by several tasks at once.
+        self._entries: dict[Any, list[tuple[Pinned, Scope | None, Any]]] = {}
+
+    def _push(self, entry: tuple[Pinned, Scope | None, Any]) -> None:
+        self._entries.setdefault(asyncio.current_task(), []).append(entry)
+
+    def _pop(self) -> tuple[Pinned, Scope | None, Any]:
+        task = asyncio.current_task()
+        entries = self._entries[task]
+        entry = entries.pop()
+        if not entries:
+            del self._entries[task]
+        return entry
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         if not inspect.iscoroutinefunction(func):
@@ -236,7 +248,7 @@ class atomic:
             except BaseException:
                 release(current.root, scope)
                 raise
-            self._entries.append((current, scope, None))
+            self._push((current, scope, None))
             return self
         wrapper = router.caller_transaction(alias)
         if wrapper is not None:
@@ -260,11 +272,11 @@ class atomic:
             await lease.release()
             raise
         token = _pinned.set({**(_pinned.get() or {}), alias: pinned})
-        self._entries.append((pinned, None, token))
+        self._push((pinned, None, token))
         return self
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        pinned, scope, token = self._entries.pop()
+        pinned, scope, token = self._pop()
         error = exc if exc_type is not None else None
         if scope is not None:  # a nested block: it holds the connection
             try:
@@ -277,9 +289,10 @@ class atomic:
             try:
                 await pinned.conn.exit(None, error)
             finally:
-                pinned.open = False
                 release(pinned.root, scope)
         finally:
+            # Also when cancelled while waiting: releasing an open transaction rolls it back.
+            pinned.open = False
             _pinned.reset(token)
             await pinned.lease.release()
         if pinned.owned and pinned.conn.committed_hooks:
@@ -322,6 +335,13 @@ def on_commit(func: Callable[[], Any], using: str | None = None, robust: bool = 
 
 
 def _run_now(func: Callable[[], Any], robust: bool) -> None:
-    task = asyncio.get_running_loop().create_task(run_hook(as_awaitable(func), robust))
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError(
+            "asyncorm_native.on_commit() runs callbacks on the event loop; in sync code "
+            "use django.db.transaction.on_commit()."
+        ) from None
+    task = loop.create_task(run_hook(as_awaitable(func), robust))
     _background.add(task)
     task.add_done_callback(_background.discard)

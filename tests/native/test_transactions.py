@@ -317,3 +317,26 @@ async def test_write_fallback_refused_inside_a_block(db: str) -> None:
     user = await User.objects.db_manager(db).acreate(username="outside")
     assert asyncorm_native.report().fallback["acreate"] == {"User overrides save()": 1}
     await user.adelete()
+
+
+async def test_one_atomic_object_shared_by_concurrent_tasks(db: str) -> None:
+    block = atomic(using=db)
+
+    async def create(name: str, fail: bool) -> None:
+        async with block:
+            await Label.objects.using(db).acreate(name=name)
+            await asyncio.sleep(0.05)
+            if fail:
+                raise ValueError(name)
+
+    results = await asyncio.gather(
+        create("shared-ok", False), create("shared-fail", True), return_exceptions=True
+    )
+    assert results[0] is None and isinstance(results[1], ValueError)
+    names = await committed_names(db)
+    assert "shared-ok" in names and "shared-fail" not in names
+
+
+def test_on_commit_outside_an_event_loop() -> None:
+    with pytest.raises(RuntimeError, match=r"use django\.db\.transaction\.on_commit"):
+        on_commit(lambda: None)
