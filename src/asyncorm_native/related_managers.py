@@ -25,7 +25,6 @@ from .plans import related, save
 
 _stock_factories: dict[tuple[Any, str], Any] = {}
 _patched: weakref.WeakKeyDictionary[type, dict[str, Any]] = weakref.WeakKeyDictionary()
-_block_cache: weakref.WeakKeyDictionary[type, str | None] = weakref.WeakKeyDictionary()
 
 #: Manager and QuerySet methods the related plans stand in for.
 _MANAGER_TWINS = ("create", "get_or_create", "update_or_create", "using", "bulk_create")
@@ -62,12 +61,11 @@ def _queryset_override(manager_cls: type) -> str | None:
 
 
 def _block(cls: type, manager: Any) -> str | None:
-    """Why this relation's writes cannot run natively (cached per manager class), or None."""
-    if cls in _block_cache:
-        return _block_cache[cls]
+    """Why this relation's writes cannot run natively, or None (not cached: see ``writes``)."""
     superclass = cls.__mro__[1]
     kind = (
         writes._model_block(manager.model, "asave", save.MIRRORED)
+        or writes._base_queryset_block(manager.model)
         or writes._model_block(manager.model, "adelete", ("delete",))
         or _manager_override(superclass)
         or _queryset_override(superclass)
@@ -75,7 +73,6 @@ def _block(cls: type, manager: Any) -> str | None:
     through = getattr(manager, "through", None)
     if kind is None and through is not None:
         kind = _queryset_override(type(through._default_manager))
-    _block_cache[cls] = kind
     return kind
 
 
@@ -421,4 +418,3 @@ def uninstall() -> None:
         for name, function in stock.items():
             setattr(cls, name, function)
     _patched.clear()
-    _block_cache.clear()

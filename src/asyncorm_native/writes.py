@@ -30,7 +30,6 @@ from .router import acquire
 from .steps import Plan
 
 _stock: dict[str, Any] = {}
-_block_cache: dict[tuple[type, str], str | None] = {}
 
 
 def _override(cls: type, base_cls: type, names: tuple[str, ...]) -> str | None:
@@ -40,16 +39,34 @@ def _override(cls: type, base_cls: type, names: tuple[str, ...]) -> str | None:
     return None
 
 
+# The checks below are not cached: tests replace model and queryset methods at run time
+# (``mock.patch.object(Model, "save")``), and a stale answer would skip the replacement.
+
+
 def _model_block(model: type, method: str, names: tuple[str, ...]) -> str | None:
-    key = (model, method)
-    if key not in _block_cache:
-        _block_cache[key] = _override(model, Model, names) if model is not Model else None
-    return _block_cache[key]
+    return _override(model, Model, names) if model is not Model else None
+
+
+#: What the save plans call on ``cls._base_manager``'s querysets (the model's and its parents').
+BASE_QUERYSET_TWINS = ("_update", "_insert", "filter", "exists", "aggregate", "using")
+
+
+def _base_queryset_block(model: type) -> str | None:
+    """A base manager whose QuerySet overrides what ``save()`` runs through it."""
+    for cls in (model, *model._meta.all_parents):
+        queryset_cls = getattr(cls._base_manager, "_queryset_class", QuerySet)
+        if queryset_cls is not QuerySet:
+            kind = _override(queryset_cls, QuerySet, BASE_QUERYSET_TWINS)
+            if kind:
+                return kind
+    return None
 
 
 def _instance_block(obj: Any, method: str, names: tuple[str, ...]) -> str | None:
     """Overrides on the model class, or set on the instance itself (as mocks do)."""
     kind = _model_block(type(obj), method, names)
+    if kind is None and names is save.MIRRORED:
+        kind = _base_queryset_block(type(obj))
     if kind is None and obj.__dict__.keys() & names:
         name = sorted(obj.__dict__.keys() & names)[0]
         kind = f"{type(obj).__qualname__} instance has its own {name}()"
@@ -58,12 +75,7 @@ def _instance_block(obj: Any, method: str, names: tuple[str, ...]) -> str | None
 
 def _queryset_block(qs: Any, method: str, names: tuple[str, ...]) -> str | None:
     cls = type(qs)
-    if cls is QuerySet:
-        return None
-    key = (cls, method)
-    if key not in _block_cache:
-        _block_cache[key] = _override(cls, QuerySet, names)
-    return _block_cache[key]
+    return None if cls is QuerySet else _override(cls, QuerySet, names)
 
 
 def _fallback_kind(exc: BaseException) -> str:
@@ -200,7 +212,11 @@ async def arefresh_from_db(
 
 
 def _create_block(qs: Any, method: str, names: tuple[str, ...]) -> str | None:
-    return _queryset_block(qs, method, names) or _model_block(qs.model, "asave", save.MIRRORED)
+    return (
+        _queryset_block(qs, method, names)
+        or _model_block(qs.model, "asave", save.MIRRORED)
+        or _base_queryset_block(qs.model)
+    )
 
 
 async def acreate(self: Any, **kwargs: Any) -> Any:
@@ -408,7 +424,6 @@ def uninstall() -> None:
         delattr(Model, name)
     for name in QUERYSET_METHODS:
         setattr(QuerySet, name, _stock.pop(name))
-    _block_cache.clear()
 
 
 def _copy_attributes(stock: Any, method: Any, qualname: str) -> None:

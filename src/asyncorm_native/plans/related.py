@@ -22,6 +22,7 @@ from django.db.models.utils import resolve_callables
 from ..steps import Plan
 from .bulk import bulk_create
 from .delete import delete_instance, delete_queryset, update
+from .intercept import replay
 from .lookup_or_create import get_or_create, update_or_create
 from .rows import evaluate
 from .save import create, save
@@ -261,17 +262,9 @@ def _add_items(
             ignore_conflicts=True,
         )
         return None
-    vals = (
-        manager.through._default_manager.using(db)
-        .values_list(target_field_name, flat=True)
-        .filter(
-            **{
-                source_field_name: manager.related_val[0],
-                f"{target_field_name}__in": target_ids,
-            }
-        )
+    missing_target_ids = yield from replay(
+        manager._get_missing_target_ids, source_field_name, target_field_name, db, target_ids
     )
-    missing_target_ids = target_ids.difference((yield from evaluate(vals)))
     yield from atomic(
         db,
         _add_missing(
