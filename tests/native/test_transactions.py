@@ -340,3 +340,16 @@ async def test_one_atomic_object_shared_by_concurrent_tasks(db: str) -> None:
 def test_on_commit_outside_an_event_loop() -> None:
     with pytest.raises(RuntimeError, match=r"use django\.db\.transaction\.on_commit"):
         on_commit(lambda: None)
+
+
+async def test_aiterator_with_writes_inside_the_loop(db: str) -> None:
+    """The loop body's writes share the block's connection with the open iterator."""
+    async with atomic(using=db):
+        async for label in Label.objects.using(db).order_by("pk").aiterator(chunk_size=2):
+            label.rank += 10
+            await label.asave(update_fields=["rank"])
+            assert await Label.objects.using(db).filter(pk=label.pk, rank=label.rank).aexists()
+    ranks = await sync_to_async(
+        lambda: list(Label.objects.using(db).order_by("pk").values_list("rank", flat=True))
+    )()
+    assert ranks == [10, 11, 12, 13]
