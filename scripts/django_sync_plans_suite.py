@@ -109,7 +109,7 @@ def install_sync_plans(counts: Counter[str]) -> None:
 
     def model_saves(obj: Any) -> bool:
         return (
-            writes._instance_block(obj, "sync save", below_save) is None
+            writes._instance_block(obj, below_save) is None
             and writes._base_queryset_block(type(obj)) is None
         )
 
@@ -117,7 +117,7 @@ def install_sync_plans(counts: Counter[str]) -> None:
         def check(qs: Any, *args: Any, **kwargs: Any) -> bool:
             return (
                 writes._override(type(qs), QuerySet, names) is None
-                and writes._model_block(qs.model, "asave", save.MIRRORED) is None
+                and writes._model_block(qs.model, save.MIRRORED) is None
             )
 
         return check

@@ -64,9 +64,9 @@ def _block(cls: type, manager: Any) -> str | None:
     """Why this relation's writes cannot run natively, or None (not cached: see ``writes``)."""
     superclass = cls.__mro__[1]
     kind = (
-        writes._model_block(manager.model, "asave", save.MIRRORED)
+        writes._model_block(manager.model, save.MIRRORED)
         or writes._base_queryset_block(manager.model)
-        or writes._model_block(manager.model, "adelete", ("delete",))
+        or writes._model_block(manager.model, ("delete",))
         or _manager_override(superclass)
         or _queryset_override(superclass)
     )

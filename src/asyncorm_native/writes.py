@@ -43,7 +43,7 @@ def _override(cls: type, base_cls: type, names: tuple[str, ...]) -> str | None:
 # (``mock.patch.object(Model, "save")``), and a stale answer would skip the replacement.
 
 
-def _model_block(model: type, method: str, names: tuple[str, ...]) -> str | None:
+def _model_block(model: type, names: tuple[str, ...]) -> str | None:
     return _override(model, Model, names) if model is not Model else None
 
 
@@ -62,9 +62,9 @@ def _base_queryset_block(model: type) -> str | None:
     return None
 
 
-def _instance_block(obj: Any, method: str, names: tuple[str, ...]) -> str | None:
+def _instance_block(obj: Any, names: tuple[str, ...]) -> str | None:
     """Overrides on the model class, or set on the instance itself (as mocks do)."""
-    kind = _model_block(type(obj), method, names)
+    kind = _model_block(type(obj), names)
     if kind is None and names is save.MIRRORED:
         kind = _base_queryset_block(type(obj))
     if kind is None and obj.__dict__.keys() & names:
@@ -73,7 +73,7 @@ def _instance_block(obj: Any, method: str, names: tuple[str, ...]) -> str | None
     return kind
 
 
-def _queryset_block(qs: Any, method: str, names: tuple[str, ...]) -> str | None:
+def _queryset_block(qs: Any, names: tuple[str, ...]) -> str | None:
     cls = type(qs)
     return None if cls is QuerySet else _override(cls, QuerySet, names)
 
@@ -170,7 +170,7 @@ async def asave(
     return await run_write(
         "Model.asave",
         using or router.db_for_write(self.__class__, instance=self),
-        _instance_block(self, "asave", save.MIRRORED),
+        _instance_block(self, save.MIRRORED),
         lambda: save.save(self, force_insert, force_update, using, update_fields),
         lambda: _stock["Model.asave"](
             self,
@@ -187,7 +187,7 @@ async def adelete(self: Any, using: str | None = None, keep_parents: bool = Fals
     return await run_write(
         "Model.adelete",
         using or router.db_for_write(self.__class__, instance=self),
-        _instance_block(self, "adelete", ("delete",)),
+        _instance_block(self, ("delete",)),
         lambda: delete.delete_instance(self, using, keep_parents),
         lambda: _stock["Model.adelete"](self, using=using, keep_parents=keep_parents),
     )
@@ -200,7 +200,7 @@ async def arefresh_from_db(
     return await run_write(
         "Model.arefresh_from_db",
         refresh.alias_for(self, using, from_queryset),
-        _instance_block(self, "arefresh_from_db", ("refresh_from_db",)),
+        _instance_block(self, ("refresh_from_db",)),
         lambda: refresh.refresh_from_db(self, using, fields, from_queryset),
         lambda: _stock["Model.arefresh_from_db"](
             self, using=using, fields=fields, from_queryset=from_queryset
@@ -211,10 +211,10 @@ async def arefresh_from_db(
 # --- QuerySet ---------------------------------------------------------------------------------
 
 
-def _create_block(qs: Any, method: str, names: tuple[str, ...]) -> str | None:
+def _create_block(qs: Any, names: tuple[str, ...]) -> str | None:
     return (
-        _queryset_block(qs, method, names)
-        or _model_block(qs.model, "asave", save.MIRRORED)
+        _queryset_block(qs, names)
+        or _model_block(qs.model, save.MIRRORED)
         or _base_queryset_block(qs.model)
     )
 
@@ -224,7 +224,7 @@ async def acreate(self: Any, **kwargs: Any) -> Any:
     return await run_write(
         "acreate",
         _write_db(self),
-        _create_block(self, "acreate", ("create",)),
+        _create_block(self, ("create",)),
         lambda: save.create(self, kwargs),
         lambda: _stock["acreate"](self, **kwargs),
     )
@@ -235,7 +235,7 @@ async def aupdate(self: Any, **kwargs: Any) -> int:
     return await run_write(
         "aupdate",
         _write_db(self),
-        _queryset_block(self, "aupdate", ("update",)),
+        _queryset_block(self, ("update",)),
         lambda: delete.update(self, kwargs),
         lambda: _stock["aupdate"](self, **kwargs),
     )
@@ -246,7 +246,7 @@ async def qs_adelete(self: Any) -> Any:
     return await run_write(
         "adelete",
         _write_db(self),
-        _queryset_block(self, "adelete", ("delete", "_raw_delete")),
+        _queryset_block(self, ("delete", "_raw_delete")),
         lambda: delete.delete_queryset(self),
         lambda: _stock["adelete"](self),
     )
@@ -266,9 +266,7 @@ async def abulk_create(
         "abulk_create",
         _write_db(self),
         _queryset_block(
-            self,
-            "abulk_create",
-            ("bulk_create", "_batched_insert", "_insert", "_prepare_for_bulk_create"),
+            self, ("bulk_create", "_batched_insert", "_insert", "_prepare_for_bulk_create")
         ),
         lambda: bulk.bulk_create(
             self, objs, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields
@@ -290,7 +288,7 @@ async def abulk_update(self: Any, objs: Any, fields: Any, batch_size: int | None
     return await run_write(
         "abulk_update",
         _write_db(self),
-        _queryset_block(self, "abulk_update", ("bulk_update", "update", "filter")),
+        _queryset_block(self, ("bulk_update", "update", "filter")),
         lambda: bulk.bulk_update(self, objs, fields, batch_size),
         lambda: _stock["abulk_update"](self, objs=objs, fields=fields, batch_size=batch_size),
     )
@@ -304,7 +302,7 @@ async def aget_or_create(self: Any, defaults: Any = None, **kwargs: Any) -> Any:
     return await run_write(
         "aget_or_create",
         _write_db(self),
-        _create_block(self, "aget_or_create", ("get_or_create", "create", *_GET_TWINS)),
+        _create_block(self, ("get_or_create", "create", *_GET_TWINS)),
         lambda: lookup_or_create.get_or_create(self, defaults, kwargs),
         lambda: _stock["aget_or_create"](self, defaults=defaults, **kwargs),
     )
@@ -319,7 +317,6 @@ async def aupdate_or_create(
         _write_db(self),
         _create_block(
             self,
-            "aupdate_or_create",
             ("update_or_create", "get_or_create", "select_for_update", "create", *_GET_TWINS),
         ),
         lambda: lookup_or_create.update_or_create(self, defaults, create_defaults, kwargs),
@@ -337,7 +334,7 @@ async def aclean_fields(self: Any, exclude: Any = None) -> None:
     return await run_write(
         "Model.aclean_fields",
         validation.alias_of(self),
-        _instance_block(self, "aclean_fields", ("clean_fields",)),
+        _instance_block(self, ("clean_fields",)),
         lambda: validation.clean_fields(self, exclude),
         lambda: validation.stock(self.clean_fields, exclude=exclude),
     )
@@ -353,7 +350,7 @@ async def avalidate_unique(self: Any, exclude: Any = None) -> None:
     return await run_write(
         "Model.avalidate_unique",
         validation.alias_of(self),
-        _instance_block(self, "avalidate_unique", validation.UNIQUE_TWINS),
+        _instance_block(self, validation.UNIQUE_TWINS),
         lambda: validation.validate_unique(self, exclude),
         lambda: validation.stock(self.validate_unique, exclude=exclude),
     )
@@ -364,7 +361,7 @@ async def avalidate_constraints(self: Any, exclude: Any = None) -> None:
     return await run_write(
         "Model.avalidate_constraints",
         validation.alias_of(self),
-        _instance_block(self, "avalidate_constraints", ("validate_constraints",)),
+        _instance_block(self, ("validate_constraints",)),
         lambda: validation.validate_constraints(self, exclude),
         lambda: validation.stock(self.validate_constraints, exclude=exclude),
     )
