@@ -42,8 +42,33 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Django's test modules whose async tests use the ORM's read a-methods.
-DEFAULT_MODULES = ["async", "basic", "generic_relations", "sessions_tests", "auth_tests"]
+#: Django's test modules whose async tests use the ORM's a-methods: reads, and the writes of
+#: model methods (``async.test_async_model_methods``, ``basic``, ``update_only_fields``) and
+#: related managers (``async.test_async_related_managers``, ``generic_relations``).
+DEFAULT_MODULES = [
+    "async",
+    "basic",
+    "generic_relations",
+    "update_only_fields",
+    "sessions_tests",
+    "auth_tests",
+]
+#: Native methods that write (counted apart in the summary line).
+WRITE_METHOD_NAMES = (
+    "asave",
+    "adelete",
+    "arefresh_from_db",
+    "acreate",
+    "aupdate",
+    "abulk_create",
+    "abulk_update",
+    "aget_or_create",
+    "aupdate_or_create",
+    "aadd",
+    "aremove",
+    "aclear",
+    "aset",
+)
 #: In committed mode, the modules that run cleanly without transactions even
 #: with Django's stock methods (others assert query counts or flush shared tables).
 COMMITTED_MODULES = ["async"]
@@ -214,6 +239,11 @@ def main() -> int:
             run = parse_run(output)
             report = run["report"]
             native = sum(report.get("native", {}).values()) if report else 0
+            writes = sum(
+                count
+                for method, count in report.get("native", {}).items()
+                if method.rsplit(".", 1)[-1] in WRITE_METHOD_NAMES
+            )
             fallback = sum(
                 n for kinds in report.get("fallback", {}).values() for n in kinds.values()
             )
@@ -222,7 +252,8 @@ def main() -> int:
             print(
                 f"{backend:<9} {mode:<12} {'OK' if good else 'FAILED':<7} ran {run['ran']:>4}, "
                 f"failures {run['failures']}, errors {run['errors']}, skipped {run['skipped']}, "
-                f"expected failures {run['expected failures']} | native calls {native}, "
+                f"expected failures {run['expected failures']} | native calls {native} "
+                f"(writes {writes}), "
                 f"fallbacks {fallback}, connections {report.get('sessions', {})}"
             )
             for method, kinds in sorted(report.get("fallback", {}).items()):

@@ -1,9 +1,12 @@
-"""Native-async shim: run Django's a-prefixed queryset read methods on async database drivers.
+"""Native-async shim: run Django's a-prefixed ORM methods on async database drivers.
 
 ```python
 import asyncorm_native
 asyncorm_native.install()          # or INSTALLED_APPS + ASYNCORM_NATIVE = {"INSTALL": True}
 obj = await Article.objects.aget(pk=1)    # psycopg 3 pool / aiosqlite, no thread hop
+async with asyncorm_native.atomic():      # a native transaction, pinned to this task
+    await Article.objects.acreate(title="t")
+    asyncorm_native.on_commit(notify)
 await asyncorm_native.close_pools()
 print(asyncorm_native.report())
 ```
@@ -20,9 +23,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "aprefetch_related_objects",
+    "atomic",
     "close_pools",
     "install",
     "is_installed",
+    "on_commit",
     "report",
     "reset_report",
     "uninstall",
@@ -75,3 +80,12 @@ def reset_report() -> None:
     from . import reporting
 
     reporting.reset()
+
+
+def __getattr__(name: str) -> Any:
+    """``atomic`` and ``on_commit`` import Django: loaded on first use."""
+    if name in ("atomic", "on_commit"):
+        from . import transactions
+
+        return getattr(transactions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

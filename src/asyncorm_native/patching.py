@@ -1,4 +1,4 @@
-"""``install()`` / ``uninstall()``: swap Django's read a-methods for native ones.
+"""``install()`` / ``uninstall()``: swap Django's a-methods for native ones (writes: ``writes.py``).
 
 Each native method is thin: check that the call can run natively (else call
 Django's stock method and count why), then run the method's plan on the async
@@ -10,7 +10,8 @@ to the stock method too: reads have no side effects, so the answer is Django's.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import django
@@ -21,7 +22,7 @@ from django.db import models as django_models
 from django.db.models import query as django_query
 from django.db.models.query import QuerySet, RawQuerySet
 
-from . import pools, reporting, router
+from . import pools, related_managers, reporting, router, transactions, writes
 from .drivers import base
 from .plans import Unsupported, intercept, prefetch, queryset, raw, rows
 from .steps import Plan
@@ -77,11 +78,45 @@ def _blocked(qs: Any, method: str) -> str | None:
         pools.check_supported(alias)
     except Unsupported as exc:
         return exc.kind
-    if qs.query.select_for_update:
+    if qs.query.select_for_update and not _in_native_block(alias):
         # Django checks the transaction state of the connection it compiles on,
         # which must be the one holding the lock: the stock method's thread.
+        # Inside asyncorm_native.atomic() the lock is taken natively, in the block.
         return "select_for_update()"
     return None
+
+
+def _in_native_block(alias: str | None) -> bool:
+    pinned = transactions.pinned_for(alias) if alias is not None else None
+    return pinned is not None and pinned.open
+
+
+def _fallback(method: str, alias: str | None, kind: str) -> None:
+    """Count a fallback; inside ``asyncorm_native.atomic()`` refuse it (it would miss the block)."""
+    if _in_native_block(alias):
+        raise NotSupportedError(
+            f"asyncorm_native: {method}() cannot run natively ({kind}), and Django's stock "
+            f"method would not see this asyncorm_native.atomic(using={alias!r}) block's "
+            "transaction. Run it outside the block."
+        )
+    reporting.fallback(method, kind)
+
+
+@contextmanager
+def _locking_in_block(qs: Any) -> Iterator[None]:
+    """Compile a ``select_for_update()`` queryset as inside the native block it runs in."""
+    if not qs.query.select_for_update:
+        yield
+        return
+    from .plans.lookup_or_create import in_transaction_class
+
+    query = qs.query
+    original = type(query)
+    query.__class__ = in_transaction_class(original)
+    try:
+        yield
+    finally:
+        query.__class__ = original
 
 
 def _fallback_kind(exc: BaseException) -> str:
@@ -102,7 +137,7 @@ async def _call(
             await pools.prepare(alias)
         result = await base.run(plan(), router.acquire)
     except (Unsupported, SynchronousOnlyOperation) as exc:
-        reporting.fallback(method, _fallback_kind(exc))
+        _fallback(method, alias, _fallback_kind(exc))
         return await stock()
     except BaseException:
         reporting.native(method)  # it ran natively, and raised what Django raises
@@ -115,9 +150,10 @@ async def _native(qs: Any, name: str, plan: Callable[[], Plan[Any]], stock: Any)
     """Shared body of the native value methods: route, run, or fall back."""
     kind = _blocked(qs, name)
     if kind is not None:
-        reporting.fallback(name, kind)
+        _fallback(name, qs.db, kind)
         return await stock()
-    return await _call(name, qs.db, plan, stock)
+    with _locking_in_block(qs):
+        return await _call(name, qs.db, plan, stock)
 
 
 # The native methods have Django's exact signatures, so a bad call raises the
@@ -240,7 +276,7 @@ async def _aiter_results(qs: Any) -> AsyncIterator[Any]:
 
     kind = _blocked(qs, "__aiter__")
     if kind is not None:
-        reporting.fallback("__aiter__", kind)
+        _fallback("__aiter__", qs.db, kind)
         results = await stock_list()
     else:
         results = await _call("__aiter__", qs.db, lambda: rows.evaluate(qs), stock_list)
@@ -279,7 +315,7 @@ async def aiterator(self: Any, chunk_size: int = 2000) -> AsyncIterator[Any]:
                     f"the first results: {_fallback_kind(exc)}"
                 ) from exc
             kind = _fallback_kind(exc)
-    reporting.fallback("aiterator", kind)
+    _fallback("aiterator", self.db, kind)
     async for item in stock(self, chunk_size=chunk_size):
         yield item
 
@@ -305,7 +341,7 @@ async def _raw_results(raw_qs: Any) -> AsyncIterator[Any]:
         except Unsupported as exc:
             kind = exc.kind
     if kind is not None:
-        reporting.fallback("RawQuerySet.__aiter__", kind)
+        _fallback("RawQuerySet.__aiter__", raw_qs.db, kind)
         results = await stock_list()
     else:
         results = await _call(
@@ -361,6 +397,8 @@ def install() -> None:
         RawQuerySet.__aiter__ = _raw_aiter
         django_query.aprefetch_related_objects = aprefetch_related_objects
         django_models.aprefetch_related_objects = aprefetch_related_objects
+        writes.install()
+        related_managers.install()
         intercept.ensure_hook()
         router.start_tracking()
         setting_changed.connect(pools.retire_pools, dispatch_uid="asyncorm_native.pools")
@@ -376,6 +414,8 @@ def uninstall() -> None:
         RawQuerySet.__aiter__ = _stock["RawQuerySet.__aiter__"]
         django_query.aprefetch_related_objects = _stock["aprefetch_related_objects"]
         django_models.aprefetch_related_objects = _stock["aprefetch_related_objects"]
+        writes.uninstall()
+        related_managers.uninstall()
         intercept.remove_hook()
         router.stop_tracking()
         setting_changed.disconnect(dispatch_uid="asyncorm_native.pools")

@@ -1,4 +1,4 @@
-"""Where a native query runs: the caller's open Django transaction, or the native pool.
+"""Where a native query runs: the task's atomic() block, the caller's Django transaction, or a pool.
 
 Stock a-methods run in the thread ``sync_to_async`` picks. When that thread is
 parked in ``async_to_sync`` with its Django connection inside ``atomic()``
@@ -19,7 +19,7 @@ from asgiref.sync import AsyncToSync
 from django.db import connections
 from django.db.backends.signals import connection_created
 
-from . import pools, reporting
+from . import pools, reporting, transactions
 from .drivers.base import AsyncLease
 from .drivers.django_sync import DjangoConnectionLease
 
@@ -76,12 +76,24 @@ def caller_transaction(alias: str) -> Any | None:
 
 
 async def acquire(alias: str) -> AsyncLease:
-    """A lease for ``alias``: the caller's transaction or a pool connection."""
+    """A lease for ``alias``: the task's ``atomic()`` block, the caller's transaction, or the pool.
+
+    Leases on shared connections (the first two) hold the connection for the
+    plan run: concurrent tasks queue for it (``transactions.hold``).
+    """
     pools.check_supported(alias)
+    pinned = transactions.pinned_for(alias)
+    if pinned is not None:
+        reporting.session("atomic block")
+        return await pinned.lease_for_plan()
     wrapper = caller_transaction(alias)
     if wrapper is not None:
         reporting.session("caller transaction")
-        return DjangoConnectionLease(wrapper, pinned=True)
+        root = transactions.caller_root(wrapper)
+        scope = await transactions.hold(root)
+        return DjangoConnectionLease(
+            wrapper, pinned=True, on_release=lambda: transactions.release(root, scope)
+        )
     pool = await pools.get_pool(alias)
     lease = await pool.acquire()
     reporting.session("pool")

@@ -103,3 +103,45 @@ def test_outside_a_transaction_reads_use_the_pool(alias: str) -> None:
         assert asyncorm_native.report().sessions == {"pool": 1}
     finally:
         asyncorm_native.uninstall()
+
+
+def test_writes_and_native_blocks_run_in_the_callers_transaction(alias: str) -> None:
+    """Writes join the caller's transaction; a native atomic() nests into it as a savepoint."""
+    from django.db import IntegrityError
+
+    from .zoo.models import Label
+
+    async def body() -> Any:
+        labels = Label.objects.using(alias)
+        await labels.acreate(name="caller-1")
+        try:
+            async with asyncorm_native.atomic(using=alias):
+                await labels.acreate(name="caller-2")
+                await labels.acreate(name="caller-1")  # unique violation: savepoint rolled back
+        except IntegrityError:
+            pass
+        async with asyncorm_native.atomic(using=alias):
+            _, created = await labels.aget_or_create(name="caller-3")
+        mine = labels.filter(name__startswith="caller-").values_list("name", flat=True)
+        return sorted([n async for n in mine]), created
+
+    asyncorm_native.install()
+    asyncorm_native.reset_report()
+    try:
+        with transaction.atomic(using=alias):
+            result = async_to_sync(body)()
+            report = asyncorm_native.report()
+            seen_in_sync = set(
+                Label.objects.using(alias)
+                .filter(name__startswith="caller-")
+                .values_list("name", flat=True)
+            )
+            transaction.set_rollback(True, using=alias)
+    finally:
+        asyncorm_native.uninstall()
+    assert result == (["caller-1", "caller-3"], True)
+    assert seen_in_sync == {"caller-1", "caller-3"}
+    assert not Label.objects.using(alias).filter(name__startswith="caller").exists()
+    assert report.fallback_total == 0
+    assert set(report.sessions) == {"caller transaction", "atomic block"}
+    assert connections[alias].allow_thread_sharing is False

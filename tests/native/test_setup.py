@@ -209,6 +209,50 @@ def test_native_methods_have_djangos_signatures() -> None:
         asyncorm_native.uninstall()
 
 
+def test_native_write_methods_have_djangos_signatures() -> None:
+    import inspect
+
+    from django.db.models import Model
+
+    from asyncorm_native import writes
+
+    from .zoo.models import Item, Label, Shop
+
+    def shape(function: object) -> list[tuple[object, ...]]:
+        parameters = inspect.signature(function).parameters.values()
+        return [(p.name, p.kind, p.default) for p in parameters]
+
+    managers = {  # one manager class of each kind: reverse FK (nullable), M2M, generic
+        "fk": Shop.tickets.related_manager_cls,
+        "m2m": Item.labels.related_manager_cls,
+        "m2m reverse": Label.items.related_manager_cls,
+        "generic": Shop.notes.related_manager_cls,
+    }
+    names = ("aadd", "aremove", "aclear", "aset", "acreate", "aget_or_create", "aupdate_or_create")
+    stock_model = {name: shape(Model.__dict__[name]) for name in writes.MODEL_METHODS}
+    stock_qs = {name: shape(QuerySet.__dict__[name]) for name in writes.QUERYSET_METHODS}
+    stock_related = {
+        (kind, name): (shape(cls.__dict__[name]), cls.__dict__[name])
+        for kind, cls in managers.items()
+        for name in names
+    }
+    asyncorm_native.install()
+    try:
+        for name in writes.MODEL_METHODS:
+            assert shape(Model.__dict__[name]) == stock_model[name], name
+            assert Model.__dict__[name].__qualname__ == f"Model.{name}"
+        for name in writes.QUERYSET_METHODS:
+            assert shape(QuerySet.__dict__[name]) == stock_qs[name], name
+        for (kind, name), (stock_shape, stock_function) in stock_related.items():
+            native = managers[kind].__dict__[name]
+            assert native is not stock_function, (kind, name)
+            assert shape(native) == stock_shape, (kind, name)
+    finally:
+        asyncorm_native.uninstall()
+    for (kind, name), (_, stock_function) in stock_related.items():
+        assert managers[kind].__dict__[name] is stock_function, (kind, name)
+
+
 async def test_bad_calls_raise_djangos_type_error(alias: str) -> None:
     async def bad_call() -> str:
         try:

@@ -53,3 +53,43 @@ async def test_stock_reads_do_hop(alias: str, sync_to_async_calls: list[Any]) ->
     """The counter works: the same cases through Django's stock methods hop on every query."""
     await run_every_case(alias)
     assert len(sync_to_async_calls) > 100
+
+
+async def test_native_writes_make_no_thread_hop(
+    alias: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every write case, natively, without signal receivers: no thread hop either.
+
+    (With sync receivers connected, they run in ``sync_to_async``'s thread, by design.)
+    """
+    from asgiref.sync import sync_to_async
+
+    from .write_cases import WRITE_CASES
+    from .zoo import write_data
+
+    hops: list[Any] = []
+    counting: str | None = None  # the case running, while hops are counted
+    original = SyncToAsync.__call__
+
+    async def counted(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:
+        if counting is not None:
+            hops.append((counting, self.func))
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counted)
+    asyncorm_native.install()
+    asyncorm_native.reset_report()
+    try:
+        for name, (_method, func) in sorted(WRITE_CASES.items()):
+            await sync_to_async(write_data.reset)(alias)
+            counting = name
+            with contextlib.suppress(Exception):
+                await func(alias)
+            counting = None
+        report = asyncorm_native.report()
+    finally:
+        asyncorm_native.uninstall()
+        await asyncorm_native.close_pools()
+    assert sum(report.native.values()) > 150, report
+    assert report.fallback_total == 0, report
+    assert hops == []

@@ -14,7 +14,20 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from ..steps import Close, Emit, Execute, Fetch, FetchMany, Plan, Row, Step
+from ..steps import (
+    BeginAtomic,
+    Close,
+    Emit,
+    EndAtomic,
+    Execute,
+    Fetch,
+    FetchMany,
+    MarkRollback,
+    Plan,
+    Row,
+    Send,
+    Step,
+)
 
 T = TypeVar("T")
 
@@ -36,17 +49,57 @@ class AsyncLease(Protocol):
 
 
 Acquire = Callable[[str], Awaitable[AsyncLease]]
+SendSignal = Callable[[Send], Awaitable[None]]
+#: Fetch modes of statements that change data (an INSERT ... RETURNING says so with ``write``).
+WRITE_FETCHES = frozenset({Fetch.ROWCOUNT, Fetch.NONE, Fetch.LASTROWID})
+
+
+def written(step: Execute, cursor: Any) -> Any:
+    """The result of a write ``step`` from its DB-API ``cursor`` (ROWCOUNT, NONE, LASTROWID)."""
+    if step.fetch is Fetch.ROWCOUNT:
+        return cursor.rowcount
+    if step.fetch is Fetch.LASTROWID:
+        return cursor.lastrowid
+    return None
 
 
 class AsyncSession:
-    """The leases of one plan run, one per alias, acquired on first use."""
+    """The leases of one plan run, one per alias, acquired on first use.
 
-    __slots__ = ("_acquire", "_leases", "_stream")
+    ``effects`` turns True at the first step that changes something (a write,
+    a signal, a transaction step): from then on the run cannot be replaced by
+    Django's stock method.
+    """
 
-    def __init__(self, acquire: Acquire) -> None:
+    __slots__ = ("_acquire", "_blocks", "_leases", "_send", "_stream", "_transactions", "effects")
+
+    def __init__(self, acquire: Acquire, send: SendSignal | None = None) -> None:
         self._acquire = acquire
         self._leases: dict[str, AsyncLease] = {}
         self._stream: AsyncLease | None = None
+        self._send = send
+        self._transactions: dict[str, Any] = {}
+        self._blocks: list[tuple[Any, Any]] = []
+        self.effects = False
+
+    async def _lease(self, alias: str) -> AsyncLease:
+        lease = self._leases.get(alias)
+        if lease is None:
+            lease = self._leases[alias] = await self._acquire(alias)
+        return lease
+
+    async def transaction(self, alias: str) -> Any:
+        """The transactional face of the ``alias`` connection (see ``atomic_blocks``)."""
+        tx = self._transactions.get(alias)
+        if tx is None:
+            lease = await self._lease(alias)
+            tx = getattr(lease, "transaction", None)
+            if tx is None:
+                from ..atomic_blocks import NativeConnection
+
+                tx = NativeConnection(alias, lease)
+            self._transactions[alias] = tx
+        return tx
 
     async def perform(self, step: Step) -> Any:
         kind = type(step)
@@ -54,6 +107,12 @@ class AsyncSession:
             lease = self._leases.get(step.using)
             if lease is None:
                 lease = self._leases[step.using] = await self._acquire(step.using)
+            if step.write or step.fetch in WRITE_FETCHES:
+                self.effects = True
+            if self._transactions:
+                tx = self._transactions.get(step.using)
+                if tx is not None:
+                    tx.validate_no_broken_transaction()
             result = await lease.execute(step)
             if step.fetch is Fetch.STREAM:
                 self._stream = lease
@@ -67,12 +126,42 @@ class AsyncSession:
                 stream, self._stream = self._stream, None
                 await stream.close_stream()
             return None
+        if kind is Send:
+            self.effects = True
+            if self._send is None:
+                from ..signals import send
+
+                self._send = send
+            await self._send(step)
+            return None
+        if kind is BeginAtomic:
+            self.effects = True
+            tx = await self.transaction(step.using)
+            handle = await tx.enter(step.savepoint, step.durable)
+            self._blocks.append((tx, handle))
+            return handle
+        if kind is EndAtomic:
+            if not self._blocks or self._blocks[-1][1] is not step.handle:
+                raise RuntimeError("asyncorm_native: EndAtomic does not close the innermost block")
+            tx, handle = self._blocks.pop()
+            await tx.exit(handle, step.error)
+            return None
+        if kind is MarkRollback:
+            (await self.transaction(step.using)).mark_rollback()
+            return None
         raise TypeError(f"asyncorm_native: the async driver cannot perform {step!r}")
 
     async def close(self) -> None:
-        """Release every lease (each lease makes its own release cancellation-safe)."""
-        leases, self._leases, self._stream = list(self._leases.values()), {}, None
+        """Leave blocks a plan left open (rolling back), then release every lease."""
         errors = []
+        while self._blocks:
+            tx, handle = self._blocks.pop()
+            try:
+                await tx.exit(handle, RuntimeError("asyncorm_native: a plan ended inside atomic()"))
+            except BaseException as exc:
+                errors.append(exc)
+        leases, self._leases, self._stream = list(self._leases.values()), {}, None
+        self._transactions = {}
         for lease in leases:
             try:
                 await lease.release()
@@ -82,9 +171,10 @@ class AsyncSession:
             raise errors[0]
 
 
-async def run(plan: Plan[T], acquire: Acquire) -> T:
-    """Run a plan that returns one value."""
-    session = AsyncSession(acquire)
+async def run(plan: Plan[T], acquire: Acquire, session: AsyncSession | None = None) -> T:
+    """Run a plan that returns one value (on ``session`` when given)."""
+    if session is None:
+        session = AsyncSession(acquire)
     send: Any = None
     error: BaseException | None = None
     try:
@@ -102,7 +192,7 @@ async def run(plan: Plan[T], acquire: Acquire) -> T:
                 error, send = exc, None
     finally:
         plan.close()
-        if session._leases:
+        if session._leases or session._blocks:
             await session.close()
 
 
@@ -128,7 +218,7 @@ async def iterate(plan: Plan[Any], acquire: Acquire) -> AsyncIterator[Any]:
                 error = exc
     finally:
         plan.close()
-        if session._leases:
+        if session._leases or session._blocks:
             await session.close()
 
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from django.db import connections
 
+from ..signals import send_sync
 from ..steps import Execute, Fetch, Plan, Row
 from . import base
 
@@ -73,8 +74,10 @@ class DjangoLease:
         if step.fetch is Fetch.STREAM:
             self._stream = cursor
             return None
-        cursor.close()
-        return None
+        try:
+            return base.written(step, cursor)
+        finally:
+            cursor.close()
 
     def fetchmany(self, size: int) -> list[Row]:
         return self._stream.fetchmany(size)
@@ -94,15 +97,33 @@ class DjangoConnectionLease:
     ``pinned=True`` is for a connection owned by another thread that is parked
     in ``async_to_sync`` (the caller's transaction): thread sharing is allowed
     for the lease's duration, as Django's ``inc_thread_sharing()`` provides.
+    ``on_release`` runs when the lease is given back (the router's hold on a
+    shared connection). ``transaction`` is what atomic steps run on: Django's
+    own ``Atomic`` in sync code, its mirror on the caller's connection.
     """
 
-    __slots__ = ("_lease", "_pinned")
+    __slots__ = ("_lease", "_on_release", "_pinned", "_transaction")
 
-    def __init__(self, wrapper: Any, *, pinned: bool = False) -> None:
+    def __init__(
+        self, wrapper: Any, *, pinned: bool = False, on_release: Callable[[], None] | None = None
+    ) -> None:
         if pinned:
             wrapper.inc_thread_sharing()
         self._pinned = pinned
+        self._on_release = on_release
         self._lease = DjangoLease(wrapper, from_event_loop=pinned)
+        self._transaction: Any = None
+
+    @property
+    def transaction(self) -> Any:
+        if self._transaction is None:
+            from ..atomic_blocks import CallerConnection, DjangoAtomics
+
+            wrapper = self._lease.wrapper
+            self._transaction = (
+                CallerConnection(wrapper, self) if self._pinned else DjangoAtomics(wrapper.alias)
+            )
+        return self._transaction
 
     async def execute(self, step: Execute) -> Any:
         return self._lease.execute(step)
@@ -119,6 +140,9 @@ class DjangoConnectionLease:
         finally:
             if self._pinned:
                 self._lease.wrapper.dec_thread_sharing()
+            if self._on_release is not None:
+                on_release, self._on_release = self._on_release, None
+                on_release()
 
 
 async def _acquire(alias: str) -> DjangoConnectionLease:
@@ -136,8 +160,11 @@ def _complete(awaitable: Coroutine[Any, Any, T]) -> T:
 
 
 def run(plan: Plan[T]) -> T:
-    """Run a value plan on Django's connections (sync code only)."""
-    return _complete(base.run(plan, _acquire))
+    """Run a value plan on Django's connections (sync code only).
+
+    Atomic steps run Django's own ``transaction.Atomic``, signals Django's ``Signal.send()``.
+    """
+    return _complete(base.run(plan, _acquire, base.AsyncSession(_acquire, send_sync)))
 
 
 def iterate(plan: Plan[Any]) -> Iterator[Any]:

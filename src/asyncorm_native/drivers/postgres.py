@@ -212,6 +212,8 @@ class PostgresLease:
                 return rows
             if step.fetch is Fetch.ONE:
                 return await cursor.fetchone()
+            if step.fetch is not Fetch.STREAM:  # a write: ROWCOUNT or NONE
+                return cursor.rowcount if step.fetch is Fetch.ROWCOUNT else None
             self._stream = cursor
             return None
 

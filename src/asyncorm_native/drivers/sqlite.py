@@ -24,7 +24,7 @@ from django.db.backends.sqlite3.base import SQLiteCursorWrapper
 
 from ..errors import PoolTimeout
 from ..steps import Execute, Fetch, Params, Row
-from .base import logged_query
+from .base import logged_query, written
 
 _DJANGO_PRAGMAS = ("PRAGMA foreign_keys = ON", "PRAGMA legacy_alter_table = OFF")
 
@@ -171,6 +171,10 @@ class SQLiteLease:
             if step.fetch is Fetch.STREAM:
                 self._stream = cursor
                 return None
+            if step.fetch is not Fetch.ALL:
+                result = written(step, cursor)
+                await cursor.close()
+                return result
             rows = await cursor.fetchall()
             description = cursor.description
             await cursor.close()
@@ -188,5 +192,7 @@ class SQLiteLease:
     async def release(self) -> None:
         try:
             await self.close_stream()
+            if self._conn.in_transaction:  # a plan or atomic() block ended without COMMIT
+                await self._conn.rollback()
         finally:
             await self._pool.release(self._conn)

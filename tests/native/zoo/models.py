@@ -4,10 +4,13 @@ Every relation kind and value type the read path must reproduce: FK, O2O, M2M
 (with a through model), GenericForeignKey/GenericRelation, JSONField,
 multi-table inheritance, custom managers and querysets, Decimal, UUID,
 DateTimeField under USE_TZ, and (PostgreSQL only, see ``routers.py``) ArrayField
-and range fields.
+and range fields. Below them, the write zoo (shops, items, labels...) that only
+the write-path tests use.
 """
 
+import itertools
 import uuid
+from decimal import Decimal
 
 from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
 from django.contrib.contenttypes.models import ContentType
@@ -154,3 +157,143 @@ class Sample(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+# --- The write zoo (issue 8): models only the write-path tests touch -----------------------
+#
+# Their tables are flushed (sequences reset) and reloaded before every run of a
+# write case, so that stock and native runs start from the same rows and get the
+# same primary keys. Defaults are deterministic for the same reason.
+
+_token_ids = itertools.count(1)
+
+
+def next_token_id():
+    """A deterministic UUID primary key default (``reset_tokens()`` restarts it)."""
+    return uuid.UUID(int=next(_token_ids))
+
+
+def reset_tokens():
+    global _token_ids
+    _token_ids = itertools.count(1)
+
+
+class Shop(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+    city = models.CharField(max_length=50, default="Lyon")
+    code = models.CharField(max_length=10, db_default="S-0")
+    suppliers = models.ManyToManyField("Supplier", through="Supply", related_name="shops")
+    notes = GenericRelation("Note", related_query_name="shop")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class Label(models.Model):
+    name = models.CharField(max_length=30, unique=True)
+    rank = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Item(models.Model):
+    shop = models.ForeignKey(Shop, models.CASCADE, related_name="items")
+    name = models.CharField(max_length=50)
+    qty = models.IntegerField(default=0)
+    price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("1.00"))
+    note = models.TextField(db_default="none")
+    labels = models.ManyToManyField(Label, related_name="items")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "name"], name="item_unique_per_shop"),
+            models.CheckConstraint(condition=models.Q(qty__gte=0), name="item_qty_nonneg"),
+        ]
+
+
+class Supplier(models.Model):
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Supply(models.Model):
+    shop = models.ForeignKey(Shop, models.CASCADE)
+    supplier = models.ForeignKey(Supplier, models.CASCADE)
+    terms = models.CharField(max_length=20, default="net30")
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Ticket(models.Model):
+    shop = models.ForeignKey(Shop, models.SET_NULL, null=True, related_name="tickets")
+    title = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Guard(models.Model):
+    shop = models.ForeignKey(Shop, models.PROTECT, null=True, related_name="guards")
+    name = models.CharField(max_length=50)
+
+
+class Lock(models.Model):
+    item = models.ForeignKey(Item, models.RESTRICT, related_name="locks")
+    name = models.CharField(max_length=50)
+
+
+class Note(models.Model):
+    content_type = models.ForeignKey(ContentType, models.CASCADE)
+    object_id = models.PositiveIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    text = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Token(models.Model):
+    id = models.UUIDField(primary_key=True, default=next_token_id)
+    label = models.CharField(max_length=20)
+
+
+class Venue(models.Model):
+    name = models.CharField(max_length=50)
+
+
+class Hall(Venue):
+    seats = models.IntegerField(default=0)
+
+
+class Stage(Hall):
+    height = models.IntegerField(default=1)
+
+
+class Step(models.Model):
+    shop = models.ForeignKey(Shop, models.CASCADE, related_name="steps")
+    text = models.CharField(max_length=50)
+
+    class Meta:
+        order_with_respect_to = "shop"
+
+
+class Tally(models.Model):
+    name = models.CharField(max_length=20)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        select_on_save = True
+
+
+class Event(models.Model):
+    day = models.DateField()
+    slug = models.SlugField(unique_for_date="day")
+    shop = models.ForeignKey(Shop, models.CASCADE, null=True, related_name="events")

@@ -1,0 +1,325 @@
+"""Benchmark the native write path: Django's stock a-methods vs the shim vs raw psycopg.
+
+    .venv/bin/python bench/native_writes.py [--repeat 5] [--pool-size 20] [--client-binding]
+
+Needs the local PostgreSQL server (settings in ``bench/settings.py``); creates
+and drops its own database. Two scenarios, three columns each, one process:
+
+1. 50 concurrent requests, each ``acreate()`` + ``asave()`` + ``aupdate()``
+   on its own row.
+2. 20 concurrent requests, each running a 10-statement transaction
+   (5 ``acreate()`` and 5 ``aupdate()``): stock runs Django's
+   ``transaction.atomic()`` block inside ``sync_to_async``, the shim
+   ``async with asyncorm_native.atomic()``, raw psycopg ``conn.transaction()``.
+
+*stock* is Django's a-methods (``sync_to_async``), *shim* is
+``asyncorm_native.install()``, *raw* is a psycopg 3 ``AsyncConnectionPool``
+running the very statements the shim runs (checked) with the same parameters,
+building no model instances. Both pools have the same size. Django is
+configured as psycopg's defaults are (server-side binding, statements prepared
+after 5 executions); ``--client-binding`` uses Django's own defaults, and the
+raw pool then client-side binding too. Each scenario runs ``--repeat`` times
+per column (columns in rotating order); the table shows medians and the ratios
+of medians, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import decimal
+import os
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+BARS = {  # scenario -> (min stock-time/shim-time, min raw-time/shim-time)
+    "1. 50 x acreate+asave+aupdate": (2.0, 0.7),
+    "2. 20 x 10-statement atomic": (2.0, 0.7),
+}
+PUBLISHED = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs per column (median)")
+    parser.add_argument("--pool-size", type=int, default=20, help="both pools' size")
+    parser.add_argument(
+        "--client-binding",
+        action="store_true",
+        help="Django's default cursor (client-side binding, no prepared statements)",
+    )
+    args = parser.parse_args()
+    if args.repeat < 1 or args.pool_size < 1:
+        parser.error("--repeat and --pool-size must be at least 1")
+    return args
+
+
+def setup_django(args: argparse.Namespace) -> None:
+    import django
+    from django.conf import settings
+
+    options = {} if args.client_binding else {"server_side_binding": True, "prepare_threshold": 5}
+    settings.DATABASES["default"]["OPTIONS"] = options
+    settings.ASYNCORM_NATIVE = {"POOL": {"min_size": args.pool_size, "max_size": args.pool_size}}
+    django.setup()
+
+
+async def timed(func: Callable[[], Awaitable[Any]]) -> float:
+    start = time.perf_counter()
+    await func()
+    return time.perf_counter() - start
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        from bench.benchapp.models import Article
+
+        self.args = args
+        self.Article = Article
+        self.raw_pool: Any = None
+        self.sql: dict[str, str] = {}
+        self.serial = 0
+
+    def fields(self, i: int) -> dict[str, Any]:
+        return {
+            "title": f"w{i}",
+            "score": i,
+            "price": decimal.Decimal(i) / 4,
+            "published": PUBLISHED + datetime.timedelta(minutes=i),
+        }
+
+    def next_ids(self, n: int) -> range:
+        start = self.serial
+        self.serial += n
+        return range(start, start + n)
+
+    # --- scenario 1: one row per request, three statements ---------------------------
+    async def s1_orm(self) -> None:
+        Article = self.Article
+
+        async def request(i: int) -> None:
+            obj = await Article.objects.acreate(**self.fields(i))
+            obj.score += 1
+            await obj.asave()
+            await Article.objects.filter(pk=obj.pk).aupdate(price=decimal.Decimal("9.50"))
+
+        await asyncio.gather(*(request(i) for i in self.next_ids(50)))
+
+    async def s1_raw(self) -> None:
+        insert, save, update = self.sql["insert"], self.sql["save"], self.sql["update"]
+
+        async def request(i: int) -> None:
+            f = self.fields(i)
+            async with self.raw_pool.connection() as conn:
+                row = await (
+                    await conn.execute(insert, (f["title"], f["score"], f["price"], f["published"]))
+                ).fetchone()
+            async with self.raw_pool.connection() as conn:
+                await conn.execute(
+                    save, (f["title"], f["score"] + 1, f["price"], f["published"], row[0])
+                )
+            async with self.raw_pool.connection() as conn:
+                await conn.execute(update, (decimal.Decimal("9.50"), row[0]))
+
+        await asyncio.gather(*(request(i) for i in self.next_ids(50)))
+
+    # --- scenario 2: a 10-statement transaction per request -----------------------------
+    def block_sync(self, ids: range) -> None:
+        from django.db import transaction
+
+        with transaction.atomic():
+            for i in ids:
+                obj = self.Article.objects.create(**self.fields(i))
+                self.Article.objects.filter(pk=obj.pk).update(price=decimal.Decimal("9.50"))
+
+    async def s2_stock(self) -> None:
+        from asgiref.sync import sync_to_async
+
+        await asyncio.gather(
+            *(sync_to_async(self.block_sync)(self.next_ids(5)) for _ in range(20))
+        )
+
+    async def s2_shim(self) -> None:
+        import asyncorm_native
+
+        Article = self.Article
+
+        async def request(ids: range) -> None:
+            async with asyncorm_native.atomic():
+                for i in ids:
+                    obj = await Article.objects.acreate(**self.fields(i))
+                    await Article.objects.filter(pk=obj.pk).aupdate(price=decimal.Decimal("9.50"))
+
+        await asyncio.gather(*(request(self.next_ids(5)) for _ in range(20)))
+
+    async def s2_raw(self) -> None:
+        insert, update = self.sql["insert"], self.sql["update"]
+
+        async def request(ids: range) -> None:
+            async with self.raw_pool.connection() as conn, conn.transaction():
+                for i in ids:
+                    f = self.fields(i)
+                    row = await (
+                        await conn.execute(
+                            insert, (f["title"], f["score"], f["price"], f["published"])
+                        )
+                    ).fetchone()
+                    await conn.execute(update, (decimal.Decimal("9.50"), row[0]))
+
+        await asyncio.gather(*(request(self.next_ids(5)) for _ in range(20)))
+
+    # --- running ------------------------------------------------------------------------
+    async def open_raw_pool(self) -> None:
+        import psycopg
+        from django.db import connections
+        from psycopg_pool import AsyncConnectionPool
+
+        cfg = connections["default"].settings_dict
+        kwargs: dict[str, Any] = {
+            "dbname": cfg["NAME"],
+            "user": cfg["USER"],
+            "host": cfg["HOST"],
+            "port": cfg["PORT"],
+            "autocommit": True,
+        }
+        if cfg["PASSWORD"]:
+            kwargs["password"] = cfg["PASSWORD"]
+        if self.args.client_binding:
+            kwargs.update(cursor_factory=psycopg.AsyncClientCursor, prepare_threshold=None)
+        size = self.args.pool_size
+        self.raw_pool = AsyncConnectionPool(kwargs=kwargs, min_size=size, max_size=size, open=False)
+        await self.raw_pool.open(wait=True)
+
+    async def record_shim_sql(self) -> None:
+        """Run scenario 1 natively once, recording its statements: the raw column runs them."""
+        import asyncorm_native
+        from asyncorm_native.drivers import postgres
+
+        seen: list[str] = []
+        original = postgres.PostgresLease.execute
+
+        async def recording(lease: Any, step: Any) -> Any:
+            seen.append(step.sql)
+            return await original(lease, step)
+
+        postgres.PostgresLease.execute = recording  # type: ignore[method-assign]
+        asyncorm_native.install()
+        try:
+            await self.s1_orm()
+            await self.s2_shim()
+        finally:
+            postgres.PostgresLease.execute = original  # type: ignore[method-assign]
+            asyncorm_native.uninstall()
+        statements = set(seen)
+        inserts = {s for s in statements if s.startswith("INSERT")}
+        updates = {s for s in statements if s.startswith("UPDATE")}
+        saves = {s for s in updates if '"title"' in s}
+        price_updates = updates - saves
+        expected_count = 3 * 50 + 20 * (2 + 10)  # scenario 2: BEGIN, COMMIT and 10 statements
+        if len(inserts) != 1 or len(saves) != 1 or len(price_updates) != 1:
+            raise SystemExit(f"unexpected statements from the shim: {sorted(statements)}")
+        if len(seen) != expected_count or statements - inserts - updates != {"BEGIN", "COMMIT"}:
+            raise SystemExit(f"the shim ran {len(seen)} statements, expected {expected_count}")
+        self.sql = {"insert": inserts.pop(), "save": saves.pop(), "update": price_updates.pop()}
+
+    async def column(self, name: str, body: Callable[[], Awaitable[None]]) -> float:
+        import asyncorm_native
+
+        if name == "shim":
+            asyncorm_native.install()
+        try:
+            return await timed(body)
+        finally:
+            asyncorm_native.uninstall()
+
+    async def run(self) -> dict[str, dict[str, float]]:
+        from asgiref.sync import sync_to_async
+        from django.db import connections
+
+        import asyncorm_native
+
+        scenarios = {
+            "1. 50 x acreate+asave+aupdate": {
+                "stock": self.s1_orm,
+                "shim": self.s1_orm,
+                "raw": self.s1_raw,
+            },
+            "2. 20 x 10-statement atomic": {
+                "stock": self.s2_stock,
+                "shim": self.s2_shim,
+                "raw": self.s2_raw,
+            },
+        }
+        await self.open_raw_pool()
+        await self.record_shim_sql()  # also warms the shim's pool
+        results: dict[str, dict[str, float]] = {}
+        try:
+            for title, bodies in scenarios.items():
+                for name, body in bodies.items():  # warm-up: prepared statements, pools
+                    await self.column(name, body)
+                samples: dict[str, list[float]] = {name: [] for name in bodies}
+                order = list(bodies)
+                for rep in range(self.args.repeat):
+                    for name in order[rep % 3 :] + order[: rep % 3]:
+                        samples[name].append(await self.column(name, bodies[name]))
+                results[title] = {name: statistics.median(s) for name, s in samples.items()}
+                print(".", end="", flush=True)
+        finally:
+            await self.raw_pool.close()
+            await asyncorm_native.close_pools()
+            await sync_to_async(connections.close_all)()
+        print()
+        return results
+
+
+def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> bool:
+    mode = "client-side binding" if args.client_binding else "server-side binding, prepared"
+    print(f"median of {args.repeat} runs, pools of {args.pool_size}, psycopg {mode}")
+    header = (
+        f"{'scenario':<32}{'stock':>10}{'shim':>10}{'raw':>10}"
+        f"  {'shim vs stock':>14}  {'vs raw':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    all_met = True
+    for title, times in results.items():
+        speedup = times["stock"] / times["shim"]
+        vs_raw = times["raw"] / times["shim"]
+        stock_bar, raw_bar = BARS[title]
+        stock_ok, raw_ok = speedup >= stock_bar, vs_raw >= raw_bar
+        all_met &= stock_ok and raw_ok
+        print(
+            f"{title:<32}{times['stock'] * 1e3:>8.1f}ms{times['shim'] * 1e3:>8.1f}ms"
+            f"{times['raw'] * 1e3:>8.1f}ms  {speedup:>13.2f}x  {vs_raw:>6.2f}x   "
+            f"{'ok' if stock_ok else 'MISS'} >= {stock_bar}x stock; "
+            f"{'ok' if raw_ok else 'MISS'} >= {raw_bar}x raw"
+        )
+    return all_met
+
+
+def main() -> int:
+    args = parse_args()
+    setup_django(args)
+    from django.test.utils import setup_databases, teardown_databases
+
+    old = setup_databases(verbosity=0, interactive=False)
+    try:
+        results = asyncio.run(Bench(args).run())
+    finally:
+        teardown_databases(old, verbosity=0)
+    report(results, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
