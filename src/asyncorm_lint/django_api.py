@@ -130,10 +130,6 @@ INSTANCE_RETURNING: frozenset[str] = frozenset(
 INSTANCE_PAIR_RETURNING: frozenset[str] = frozenset(
     {"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"}
 )
-# Every async a-method of QuerySet/Manager (never a finding when awaited).
-ASYNC_QUERYSET_METHODS: frozenset[str] = frozenset(
-    f.replacement for f in QUERYSET_METHODS if f.replacement
-)
 
 # --- Shortcuts ----------------------------------------------------------------------
 SHORTCUTS: list[Fact] = _facts(

@@ -95,7 +95,6 @@ class ModelIndex:
                             sorted(cls.builder_methods),
                             cls.abstract,
                             cls.proxy,
-                            cls.form_model,
                         )
                     )
                 )
@@ -238,13 +237,6 @@ class ModelIndex:
         for cls in self.mro(key) if key else []:
             out |= cls.builder_methods
         return out
-
-    def has_member(self, model: str, name: str) -> bool:
-        """True when the model class defines a method or property called ``name``."""
-        return any(
-            name in c.methods or name in c.properties or name in c.async_methods
-            for c in self.mro(model)
-        )
 
     def _build_relations(self) -> dict[str, dict[str, Relation]]:
         out: dict[str, dict[str, Relation]] = {}

@@ -19,8 +19,3 @@ def suppressed(finding: Finding, lines: list[str]) -> bool:
     if not codes:
         return True
     return any(finding.code.startswith(c.strip().upper()) for c in re.split(r"[,\s]+", codes) if c)
-
-
-def without_noqa(findings: list[Finding], source: str) -> list[Finding]:
-    lines = source.splitlines()
-    return [f for f in findings if not suppressed(f, lines)]

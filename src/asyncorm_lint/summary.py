@@ -56,7 +56,6 @@ class ClassSummary:
     builder_methods: set[str] = field(default_factory=set)  # methods returning a QuerySet
     abstract: bool = False
     proxy: bool = False
-    form_model: str | None = None  # ModelForm Meta.model
 
 
 @dataclass(frozen=True)
@@ -237,7 +236,7 @@ def _summarize_class(node: ast.ClassDef, module: str, imports: ImportTable) -> C
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             _summarize_method(cls, stmt)
         elif isinstance(stmt, ast.ClassDef) and stmt.name == "Meta":
-            _summarize_meta(cls, stmt, imports, module)
+            _summarize_meta(cls, stmt)
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             if isinstance(stmt.targets[0], ast.Name):
                 _summarize_attribute(cls, stmt.targets[0].id, stmt.value, imports, module)
@@ -308,9 +307,7 @@ def _is_self_queryset(expr: ast.expr, cls: ClassSummary) -> bool:
     return False
 
 
-def _summarize_meta(
-    cls: ClassSummary, meta: ast.ClassDef, imports: ImportTable, module: str
-) -> None:
+def _summarize_meta(cls: ClassSummary, meta: ast.ClassDef) -> None:
     for stmt in meta.body:
         if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
             continue
@@ -321,8 +318,6 @@ def _summarize_meta(
             cls.abstract = is_true
         elif key == "proxy":
             cls.proxy = is_true
-        elif key == "model":
-            cls.form_model = reference(value, imports, module)
 
 
 def _summarize_attribute(

@@ -69,13 +69,7 @@ class Value:
                 p[len(prefix) :] for p in self.select_related if p.startswith(prefix)
             )
         prefetched = frozenset(p[len(prefix) :] for p in self.prefetched if p.startswith(prefix))
-        return Value(
-            kind,
-            model,
-            select_related=nested,
-            prefetched=prefetched,
-            fresh=self.fresh and kind is V.INSTANCE and False,
-        )
+        return Value(kind, model, select_related=nested, prefetched=prefetched)
 
     def is_loaded(self, attr: str) -> bool:
         """True when relation ``attr`` was fetched with the instance."""

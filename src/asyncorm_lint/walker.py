@@ -311,9 +311,6 @@ class Walker(cst.CSTVisitor):
         if attribute == "body" and isinstance(node, cst.For):
             self._bind(node.target, self.element_of(self.ctx.infer(node.iter)))
 
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        return None
-
     # --- frames ---------------------------------------------------------------------------
     def _enter_function(self, node: cst.FunctionDef | cst.Lambda) -> None:
         ctx = self.ctx

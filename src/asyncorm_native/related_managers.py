@@ -224,9 +224,7 @@ def _m2m_methods(cls: type, stock: dict[str, Any]) -> dict[str, Callable[..., An
             lambda: stock["aget_or_create"](self, through_defaults=through_defaults, **kwargs),
         )
 
-    async def aupdate_or_create(
-        self: Any, *, through_defaults: Any = None, **kwargs: Any
-    ) -> Any:
+    async def aupdate_or_create(self: Any, *, through_defaults: Any = None, **kwargs: Any) -> Any:
         return await _run(
             cls,
             self,

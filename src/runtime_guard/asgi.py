@@ -43,8 +43,11 @@ class GuardedASGIApp:
         if outer is not None and outer.kind == "request" and not outer.finished:
             await self.application(asgi_scope, receive, send)  # an outer guard has this request
             return
-        label = request_label(asgi_scope.get("method", "WEBSOCKET"), asgi_scope.get("path", ""),
-                              asgi_scope.get("query_string", b"").decode("latin-1"))
+        label = request_label(
+            asgi_scope.get("method", "WEBSOCKET"),
+            asgi_scope.get("path", ""),
+            asgi_scope.get("query_string", b"").decode("latin-1"),
+        )
         guarded = scope.GuardScope(self.settings, label, "request", parent=outer)
 
         async def send_with_header(message: Message) -> None:

@@ -99,8 +99,11 @@ def _before_leave(guarded: scope.GuardScope) -> None:
         return
     elapsed = _perf_counter() - state.posted
     sample = state.confirmed or state.suspect
-    if (sample is None or sample[2] is not guarded
-            or elapsed * 1000 < guarded.settings.slow_callback_ms):
+    if (
+        sample is None
+        or sample[2] is not guarded
+        or elapsed * 1000 < guarded.settings.slow_callback_ms
+    ):
         return
     state.reported = True
     _record(guarded, elapsed, sample[1] or _suspended_location(sample[0]))

@@ -160,7 +160,9 @@ def _evaluation(fact: Fact, m: Match) -> Operation:
         replacement=fact.replacement or _WRAP,
         advice=f"({fact.note})" if fact.note else "",
         fact=fact,
-        batch_fix=None if parent is None else (
+        batch_fix=None
+        if parent is None
+        else (
             f"prefetch_related(...) on the query that fetched the {type(parent).__name__} objects"
         ),
     )
@@ -178,8 +180,10 @@ def _template_rendering(fact: Fact, m: Match) -> Operation:
         code = frame.f_code
         if model is None and code.co_qualname.startswith("QuerySet."):
             model = _model_name(_local(frame, "self"))
-        if template is None and code.co_qualname == "Template.render" and (
-            code.co_filename.endswith(os.path.join("template", "base.py"))
+        if (
+            template is None
+            and code.co_qualname == "Template.render"
+            and (code.co_filename.endswith(os.path.join("template", "base.py")))
         ):
             template = _template_name(frame)
     what = f"a lazy {model} QuerySet" if model else "a lazy QuerySet"
@@ -259,8 +263,13 @@ def _related_manager(fact: Fact, m: Match) -> Operation:
 
 
 def _request_user(fact: Fact, m: Match) -> Operation:
-    return Operation(name="request.user", display="request.user", code=fact.code,
-                     replacement=fact.replacement or _WRAP, fact=fact)
+    return Operation(
+        name="request.user",
+        display="request.user",
+        code=fact.code,
+        replacement=fact.replacement or _WRAP,
+        fact=fact,
+    )
 
 
 def _named_call(prefix: str, receiver: str) -> Describe:
@@ -274,8 +283,14 @@ def _named_call(prefix: str, receiver: str) -> Describe:
             repl = fact.replacement
         else:
             repl = f"await {receiver}{fact.replacement}()"
-        return Operation(name=f"{prefix}{fact.name}", display=f"{prefix}{fact.name}()",
-                         code=fact.code, replacement=repl, advice=advice, fact=fact)
+        return Operation(
+            name=f"{prefix}{fact.name}",
+            display=f"{prefix}{fact.name}()",
+            code=fact.code,
+            replacement=repl,
+            advice=advice,
+            fact=fact,
+        )
 
     return describe
 
@@ -297,25 +312,37 @@ def _add(path: str, qualname: str, fact: Fact, describe: Describe) -> None:
 for _name, _fact in _QS.items():
     _add(_QUERY, f"QuerySet.{_name}", _fact, _queryset_method)
 _add(_QUERY, "QuerySet._iterator", _QS["iterator"], _queryset_method)
-for _dunder, _name in (("__iter__", "for"), ("__len__", "len"), ("__bool__", "bool"),
-                       ("__getitem__", "getitem"), ("__repr__", "repr")):
+for _dunder, _name in (
+    ("__iter__", "for"),
+    ("__len__", "len"),
+    ("__bool__", "bool"),
+    ("__getitem__", "getitem"),
+    ("__repr__", "repr"),
+):
     _add(_QUERY, f"QuerySet.{_dunder}", _EVAL[_name], _evaluation)
-_add(_QUERY, "prefetch_related_objects", _PREFETCH["prefetch_related_objects"],
-     _named_call("", ""))
-for _path, _qualname in (("shortcuts.py", "render"), ("template/loader.py", "render_to_string"),
-                         ("template/backends/django.py", "Template.render"),
-                         ("template/base.py", "Template.render"),
-                         ("template/response.py", "SimpleTemplateResponse.render")):
+_add(_QUERY, "prefetch_related_objects", _PREFETCH["prefetch_related_objects"], _named_call("", ""))
+for _path, _qualname in (
+    ("shortcuts.py", "render"),
+    ("template/loader.py", "render_to_string"),
+    ("template/backends/django.py", "Template.render"),
+    ("template/base.py", "Template.render"),
+    ("template/response.py", "SimpleTemplateResponse.render"),
+):
     _add(_path, _qualname, _EVAL["consumer"], _template_rendering)
 for _name in ("get_object_or_404", "get_list_or_404"):
     _add("shortcuts.py", _name, _SHORTCUT[_name], _named_call("", ""))
 for _name, _fact in _MODEL.items():
     _add(_BASE, f"Model.{_name}", _fact, _model_method)
 _add(_DESCRIPTORS, "ForwardManyToOneDescriptor.__get__", _RELATION["forward"], _forward_relation)
-_add(_DESCRIPTORS, "ReverseOneToOneDescriptor.__get__", _RELATION["reverse_one_to_one"],
-     _reverse_one_to_one)
-_add("db/models/query_utils.py", "DeferredAttribute.__get__", _RELATION["deferred"],
-     _deferred_field)
+_add(
+    _DESCRIPTORS,
+    "ReverseOneToOneDescriptor.__get__",
+    _RELATION["reverse_one_to_one"],
+    _reverse_one_to_one,
+)
+_add(
+    "db/models/query_utils.py", "DeferredAttribute.__get__", _RELATION["deferred"], _deferred_field
+)
 for _name, _fact in _RELATED.items():
     _add(_DESCRIPTORS, _REVERSE_FK + _name, _fact, _related_manager)
     _add(_DESCRIPTORS, _M2M + _name, _fact, _related_manager)
@@ -323,43 +350,92 @@ for _name, _fact in _RELATED.items():
 _add("contrib/auth/middleware.py", "get_user", _REQUEST["user"], _request_user)
 for _name, _fact in _AUTH.items():
     _add("contrib/auth/__init__.py", _name, _fact, _named_call("django.contrib.auth.", "auth."))
-_add("contrib/auth/hashers.py", "check_password", _HASHER["check_password"],
-     _named_call("django.contrib.auth.hashers.", "hashers."))
-_add("contrib/auth/base_user.py", "AbstractBaseUser.check_password", _USER["check_password"],
-     _named_call("user.", "user."))
-for _name in ("has_perm", "has_perms", "has_module_perms", "get_user_permissions",
-              "get_group_permissions", "get_all_permissions"):
-    _add("contrib/auth/models.py", f"PermissionsMixin.{_name}", _USER[_name],
-         _named_call("user.", "user."))
+_add(
+    "contrib/auth/hashers.py",
+    "check_password",
+    _HASHER["check_password"],
+    _named_call("django.contrib.auth.hashers.", "hashers."),
+)
+_add(
+    "contrib/auth/base_user.py",
+    "AbstractBaseUser.check_password",
+    _USER["check_password"],
+    _named_call("user.", "user."),
+)
+for _name in (
+    "has_perm",
+    "has_perms",
+    "has_module_perms",
+    "get_user_permissions",
+    "get_group_permissions",
+    "get_all_permissions",
+):
+    _add(
+        "contrib/auth/models.py",
+        f"PermissionsMixin.{_name}",
+        _USER[_name],
+        _named_call("user.", "user."),
+    )
 for _name in ("create_user", "create_superuser"):
-    _add("contrib/auth/models.py", f"UserManager.{_name}", _USER_MANAGER[_name],
-         _named_call("User.objects.", "User.objects."))
-_add("contrib/auth/base_user.py", "BaseUserManager.get_by_natural_key",
-     _USER_MANAGER["get_by_natural_key"], _named_call("User.objects.", "User.objects."))
-for _dunder, _name in (("__getitem__", "getitem"), ("__setitem__", "setitem"),
-                       ("__delitem__", "delitem"), ("__contains__", "contains")):
-    _add("contrib/sessions/backends/base.py", f"SessionBase.{_dunder}", _SESSION[_name],
-         _named_call("request.session.", "request.session."))
+    _add(
+        "contrib/auth/models.py",
+        f"UserManager.{_name}",
+        _USER_MANAGER[_name],
+        _named_call("User.objects.", "User.objects."),
+    )
+_add(
+    "contrib/auth/base_user.py",
+    "BaseUserManager.get_by_natural_key",
+    _USER_MANAGER["get_by_natural_key"],
+    _named_call("User.objects.", "User.objects."),
+)
+for _dunder, _name in (
+    ("__getitem__", "getitem"),
+    ("__setitem__", "setitem"),
+    ("__delitem__", "delitem"),
+    ("__contains__", "contains"),
+):
+    _add(
+        "contrib/sessions/backends/base.py",
+        f"SessionBase.{_dunder}",
+        _SESSION[_name],
+        _named_call("request.session.", "request.session."),
+    )
 for _name, _fact in _SESSION.items():
     if _name not in ("getitem", "setitem", "delitem", "contains", "save"):
-        _add("contrib/sessions/backends/base.py", f"SessionBase.{_name}", _fact,
-             _named_call("request.session.", "request.session."))
-_add("contrib/sessions/backends/db.py", "SessionStore.save", _SESSION["save"],
-     _named_call("request.session.", "request.session."))
+        _add(
+            "contrib/sessions/backends/base.py",
+            f"SessionBase.{_name}",
+            _fact,
+            _named_call("request.session.", "request.session."),
+        )
+_add(
+    "contrib/sessions/backends/db.py",
+    "SessionStore.save",
+    _SESSION["save"],
+    _named_call("request.session.", "request.session."),
+)
 _add("db/transaction.py", "Atomic.__enter__", _SYNC_ONLY["atomic"], _named_call("transaction.", ""))
 _add("db/transaction.py", "Atomic.__exit__", _SYNC_ONLY["atomic"], _named_call("transaction.", ""))
-_add("db/backends/base/base.py", "BaseDatabaseWrapper.cursor", _SYNC_ONLY["cursor"],
-     _named_call("connection.", ""))
+_add(
+    "db/backends/base/base.py",
+    "BaseDatabaseWrapper.cursor",
+    _SYNC_ONLY["cursor"],
+    _named_call("connection.", ""),
+)
 for _name in ("count", "num_pages", "page", "get_page", "validate_number"):
-    _add("core/paginator.py", f"Paginator.{_name}", _SYNC_ONLY["Paginator"],
-         _named_call("", ""))
+    _add("core/paginator.py", f"Paginator.{_name}", _SYNC_ONLY["Paginator"], _named_call("", ""))
 for _name in ("_post_clean", "save"):
     _add("forms/models.py", f"BaseModelForm.{_name}", _SYNC_ONLY["ModelForm"], _named_call("", ""))
 for _name in ("full_clean", "validate_unique", "validate_constraints"):
     _add(_BASE, f"Model.{_name}", _SYNC_ONLY[_name], _named_call("instance.", ""))
 for _name in ("get_for_model", "get_for_models", "get_for_id"):
-    _add("contrib/contenttypes/models.py", f"ContentTypeManager.{_name}", _SYNC_ONLY[_name],
-         _named_call("ContentType.objects.", ""))
+    _add(
+        "contrib/contenttypes/models.py",
+        f"ContentTypeManager.{_name}",
+        _SYNC_ONLY[_name],
+        _named_call("ContentType.objects.", ""),
+    )
 
 
 # --- lookup ------------------------------------------------------------------------------------
@@ -375,7 +451,7 @@ def _entry(code: CodeType) -> tuple[Fact, Describe] | None:
     entry = None
     for root in (_DJANGO_ROOT, _DJANGO_ROOT_ALT):
         if filename.startswith(root):
-            rel = filename[len(root):].replace(os.sep, "/")
+            rel = filename[len(root) :].replace(os.sep, "/")
             entry = ENTRY_POINTS.get((rel, code.co_qualname))
             break
     _key_cache[code] = entry
@@ -407,8 +483,7 @@ def identify(frames: list[FrameType], user_index: int | None) -> tuple[Operation
         found = _entry(_code_of(frames[i]))
         if found is not None:
             fact, describe = found
-            match = Match(frames[i], outer=frames[i + 1:stop], inner=frames[:i],
-                          user=user)
+            match = Match(frames[i], outer=frames[i + 1 : stop], inner=frames[:i], user=user)
             return describe(fact, match), entry_frame
     name = entry_frame.f_code.co_qualname
     return (

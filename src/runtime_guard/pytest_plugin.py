@@ -20,22 +20,40 @@ from runtime_guard.records import Record, RecordKind
 from runtime_guard.settings import MODES, GuardSettings
 
 MARKER = "asyncorm_guard_expect"
-FAIL_ON_CHOICES = tuple(k.value for k in (RecordKind.VIOLATION, RecordKind.N_PLUS_ONE,
-                                          RecordKind.BLOCKED))
+FAIL_ON_CHOICES = tuple(
+    k.value for k in (RecordKind.VIOLATION, RecordKind.N_PLUS_ONE, RecordKind.BLOCKED)
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("asyncorm-guard", "runtime guard for async Django ORM use")
-    group.addoption("--asyncorm-guard", action="store_true", default=False,
-                    help="fail tests that run sync ORM code on the event loop")
-    group.addoption("--asyncorm-guard-mode", choices=MODES, default=None,
-                    help="guard mode for tests (default: ASYNCORM_GUARD['mode'] or warn)")
-    parser.addini("asyncorm_guard", type="bool", default=False,
-                  help="enable the asyncorm runtime guard (like --asyncorm-guard)")
-    parser.addini("asyncorm_guard_mode", default="",
-                  help="guard mode for tests: warn, raise or log")
-    parser.addini("asyncorm_guard_fail_on", type="args", default=["violation"],
-                  help=f"finding kinds that fail a test: {', '.join(FAIL_ON_CHOICES)}")
+    group.addoption(
+        "--asyncorm-guard",
+        action="store_true",
+        default=False,
+        help="fail tests that run sync ORM code on the event loop",
+    )
+    group.addoption(
+        "--asyncorm-guard-mode",
+        choices=MODES,
+        default=None,
+        help="guard mode for tests (default: ASYNCORM_GUARD['mode'] or warn)",
+    )
+    parser.addini(
+        "asyncorm_guard",
+        type="bool",
+        default=False,
+        help="enable the asyncorm runtime guard (like --asyncorm-guard)",
+    )
+    parser.addini(
+        "asyncorm_guard_mode", default="", help="guard mode for tests: warn, raise or log"
+    )
+    parser.addini(
+        "asyncorm_guard_fail_on",
+        type="args",
+        default=["violation"],
+        help=f"finding kinds that fail a test: {', '.join(FAIL_ON_CHOICES)}",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -129,7 +147,8 @@ class GuardSession:
                 return None
             lines = "\n".join(
                 f"  {r.message} (x{r.count})"
-                if r.count > 1 and r.kind is RecordKind.VIOLATION else f"  {r.message}"
+                if r.count > 1 and r.kind is RecordKind.VIOLATION
+                else f"  {r.message}"
                 for r in failing
             )
             return (
@@ -174,8 +193,9 @@ class GuardSession:
         ]
         widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
         for row in table:
-            tr.write_line("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False))
-                          + "  " + row[-1])
+            tr.write_line(
+                "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]
+            )
         tests = len({f.nodeid for f in self.findings})
         tr.write_line(
             f"{len(self.findings)} finding(s) at {len(rows)} location(s) in {tests} test(s)"

@@ -54,9 +54,7 @@ def observe_query(
             _report_n_plus_one(guarded, shape, sys._getframe(1), hop)
 
 
-def _report_n_plus_one(
-    guarded: scope.GuardScope, shape: str, frame: Any, hop: Any
-) -> None:
+def _report_n_plus_one(guarded: scope.GuardScope, shape: str, frame: Any, hop: Any) -> None:
     """Record an N+1 at the query that crossed the threshold (logged when the scope ends)."""
     frames = attribution.stack(frame)
     user_index = attribution.first_user_index(frames)
@@ -69,9 +67,14 @@ def _report_n_plus_one(
     limit = guarded.settings.n_plus_one
     where = f" [request {guarded.label}]" if guarded.kind == "request" else ""
     template = (
-        f"{N_PLUS_ONE} {loc or '?'}: the same query ran {{count}} times in one request"
-        f" (more than {limit}): use {fix}{where}"
-    ).replace("{", "{{").replace("}", "}}").replace("{{count}}", "{count}")
+        (
+            f"{N_PLUS_ONE} {loc or '?'}: the same query ran {{count}} times in one request"
+            f" (more than {limit}): use {fix}{where}"
+        )
+        .replace("{", "{{")
+        .replace("}", "}}")
+        .replace("{{count}}", "{count}")
+    )
     record = Record(
         kind=RecordKind.N_PLUS_ONE,
         code=N_PLUS_ONE,

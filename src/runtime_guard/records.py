@@ -39,8 +39,21 @@ GUARD_CODES: dict[str, str] = {
 
 # The structured fields every record puts into a log record's ``extra``.
 EXTRA_FIELDS: tuple[str, ...] = (
-    "kind", "code", "file", "line", "function", "operation", "replacement", "request_id",
-    "request_path", "count", "duration_ms", "queries", "sql", "thread_name", "mode",
+    "kind",
+    "code",
+    "file",
+    "line",
+    "function",
+    "operation",
+    "replacement",
+    "request_id",
+    "request_path",
+    "count",
+    "duration_ms",
+    "queries",
+    "sql",
+    "thread_name",
+    "mode",
 )
 
 

@@ -43,9 +43,26 @@ class GuardScope:
     """
 
     __slots__ = (
-        "_absorbed", "_blocked", "_n_plus_one", "_violations", "blocked_ms", "data", "finished",
-        "hop_ms", "hops", "id", "kind", "label", "last_entry_frame", "on_finish", "parent",
-        "queries", "query_ms", "settings", "shapes", "started",
+        "_absorbed",
+        "_blocked",
+        "_n_plus_one",
+        "_violations",
+        "blocked_ms",
+        "data",
+        "finished",
+        "hop_ms",
+        "hops",
+        "id",
+        "kind",
+        "label",
+        "last_entry_frame",
+        "on_finish",
+        "parent",
+        "queries",
+        "query_ms",
+        "settings",
+        "shapes",
+        "started",
     )
 
     def __init__(
@@ -164,8 +181,12 @@ class GuardScope:
         if not (self._violations or self._n_plus_one or self._blocked or self._absorbed):
             return []
         with _lock:
-            return [*(self._violations or {}).values(), *(self._n_plus_one or {}).values(),
-                    *(self._blocked or _NO_RECORDS), *(self._absorbed or _NO_RECORDS)]
+            return [
+                *(self._violations or {}).values(),
+                *(self._n_plus_one or {}).values(),
+                *(self._blocked or _NO_RECORDS),
+                *(self._absorbed or _NO_RECORDS),
+            ]
 
     def violation_count(self) -> int:
         """Occurrences of sync ORM use on the loop (a record counts each repeat)."""
@@ -206,11 +227,14 @@ class GuardScope:
                 queries=self.queries,
                 duration_ms=(time.perf_counter() - self.started) * 1000,
                 mode=self.settings.mode,
-                data={"hops": self.hops, "hop_ms": round(self.hop_ms, 3),
-                      "query_ms": round(self.query_ms, 3),
-                      "blocked_ms": round(self.blocked_ms, 3),
-                      "violations": self.violation_count(),
-                      "n_plus_one": len(self.n_plus_one)},
+                data={
+                    "hops": self.hops,
+                    "hop_ms": round(self.hop_ms, 3),
+                    "query_ms": round(self.query_ms, 3),
+                    "blocked_ms": round(self.blocked_ms, 3),
+                    "violations": self.violation_count(),
+                    "n_plus_one": len(self.n_plus_one),
+                },
             )
             reporting.log(summary, level)
         if self.parent is not None and not self.parent.finished:

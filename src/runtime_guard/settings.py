@@ -11,8 +11,21 @@ MODES: tuple[str, ...] = ("warn", "raise", "log")
 
 # Frames from these modules are never "the user's frame" (servers, clients, test runners).
 DEFAULT_IGNORED_MODULES: tuple[str, ...] = (
-    "uvicorn", "daphne", "hypercorn", "granian", "starlette", "channels", "httpx", "httpcore",
-    "anyio", "sniffio", "h11", "pytest", "_pytest", "pluggy", "pytest_asyncio",
+    "uvicorn",
+    "daphne",
+    "hypercorn",
+    "granian",
+    "starlette",
+    "channels",
+    "httpx",
+    "httpcore",
+    "anyio",
+    "sniffio",
+    "h11",
+    "pytest",
+    "_pytest",
+    "pluggy",
+    "pytest_asyncio",
 )
 
 

@@ -57,8 +57,7 @@ def _message(op: operations.Operation, loc: attribution.Location | None, where: 
     else:
         site = f"{loc} in {'async ' if loc.is_async else ''}function {loc.function}"
     return (
-        f"{op.code} {site}: {op.display} runs sync ORM code on the event loop:"
-        f" use {op.fix}{where}"
+        f"{op.code} {site}: {op.display} runs sync ORM code on the event loop: use {op.fix}{where}"
     )
 
 

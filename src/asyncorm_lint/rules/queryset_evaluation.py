@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..django_api import EVALUATIONS
 from ..expressions import describe, last_name
 from ..fixes import AsyncFor, AsyncListComp
 from ..values import V, Value
 from .base import Rule, RuleDoc, register
 
-FACTS = {f.name: f for f in EVALUATIONS}
 MATERIALIZERS = {
     "list",
     "tuple",

@@ -80,9 +80,7 @@ def delete_queryset(queryset: Any) -> Plan[tuple[int, dict]]:
 def _delete_batch(model: Any, pk_list: list[Any], using: str) -> Plan[int]:
     """``sql.DeleteQuery(model).delete_batch(pk_list, using)``, a fresh query per replay."""
     return (
-        yield from replay(
-            lambda: sql.DeleteQuery(model).delete_batch(pk_list, using), writes=True
-        )
+        yield from replay(lambda: sql.DeleteQuery(model).delete_batch(pk_list, using), writes=True)
     )
 
 

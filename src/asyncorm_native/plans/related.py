@@ -64,9 +64,7 @@ def fk_add(cls: Any, manager: Any, objs: tuple[Any, ...], bulk: bool) -> Plan[No
 
     def check_and_update_obj(obj: Any) -> None:
         if not isinstance(obj, manager.model):
-            raise TypeError(
-                f"'{manager.model._meta.object_name}' instance expected, got {obj!r}"
-            )
+            raise TypeError(f"'{manager.model._meta.object_name}' instance expected, got {obj!r}")
         setattr(obj, manager.field.name, manager.instance)
 
     if bulk:
@@ -110,9 +108,7 @@ def fk_get_or_create(cls: Any, manager: Any, kwargs: dict[str, Any]) -> Plan[tup
     return (yield from get_or_create(queryset, defaults, lookup))
 
 
-def fk_update_or_create(
-    cls: Any, manager: Any, kwargs: dict[str, Any]
-) -> Plan[tuple[Any, bool]]:
+def fk_update_or_create(cls: Any, manager: Any, kwargs: dict[str, Any]) -> Plan[tuple[Any, bool]]:
     """Mirrors ``RelatedManager.update_or_create()``."""
     manager._check_fk_val()
     defaults, create_defaults, lookup = _split_defaults(
@@ -132,9 +128,7 @@ def fk_remove(cls: Any, manager: Any, objs: tuple[Any, ...], bulk: bool) -> Plan
     old_ids = set()
     for obj in objs:
         if not isinstance(obj, manager.model):
-            raise TypeError(
-                f"'{manager.model._meta.object_name}' instance expected, got {obj!r}"
-            )
+            raise TypeError(f"'{manager.model._meta.object_name}' instance expected, got {obj!r}")
         if manager.field.get_local_related_value(obj) == val:
             old_ids.add(obj.pk)
         else:
@@ -356,9 +350,7 @@ def _m2m_clear(cls: Any, manager: Any, db: str) -> Plan[None]:
     yield from _m2m_changed(manager, "post_clear", None, db)
 
 
-def m2m_set(
-    cls: Any, manager: Any, objs: Any, clear: bool, through_defaults: Any
-) -> Plan[None]:
+def m2m_set(cls: Any, manager: Any, objs: Any, clear: bool, through_defaults: Any) -> Plan[None]:
     """Mirrors ``ManyRelatedManager.set()``."""
     objs = yield from materialize(objs)
     db = router.db_for_write(manager.through, instance=manager.instance)
@@ -382,9 +374,7 @@ def _m2m_set(
     old_ids = set(
         (
             yield from evaluate(
-                manager.using(db).values_list(
-                    manager.target_field.target_field.attname, flat=True
-                )
+                manager.using(db).values_list(manager.target_field.target_field.attname, flat=True)
             )
         )
     )
@@ -403,9 +393,7 @@ def _m2m_set(
     yield from m2m_add(cls, manager, tuple(new_objs), through_defaults)
 
 
-def m2m_create(
-    cls: Any, manager: Any, through_defaults: Any, kwargs: dict[str, Any]
-) -> Plan[Any]:
+def m2m_create(cls: Any, manager: Any, through_defaults: Any, kwargs: dict[str, Any]) -> Plan[Any]:
     """Mirrors ``ManyRelatedManager.create()``."""
     db = router.db_for_write(manager.instance.__class__, instance=manager.instance)
     new_obj = yield from create(manager.db_manager(db).get_queryset(), kwargs)
@@ -439,9 +427,7 @@ def generic_add(cls: Any, manager: Any, objs: tuple[Any, ...], bulk: bool) -> Pl
 
     def check_and_update_obj(obj: Any) -> None:
         if not isinstance(obj, manager.model):
-            raise TypeError(
-                f"'{manager.model._meta.object_name}' instance expected, got {obj!r}"
-            )
+            raise TypeError(f"'{manager.model._meta.object_name}' instance expected, got {obj!r}")
         setattr(obj, manager.content_type_field_name, manager.content_type)
         setattr(obj, manager.object_id_field_name, manager.pk_val)
 

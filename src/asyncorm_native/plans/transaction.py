@@ -17,9 +17,7 @@ from ..steps import BeginAtomic, EndAtomic, MarkRollback, Plan, Send
 T = TypeVar("T")
 
 
-def atomic(
-    using: str, body: Plan[T], *, savepoint: bool = True, durable: bool = False
-) -> Plan[T]:
+def atomic(using: str, body: Plan[T], *, savepoint: bool = True, durable: bool = False) -> Plan[T]:
     """``with transaction.atomic(using, savepoint, durable): return body``."""
     handle = yield BeginAtomic(using, savepoint, durable)
     try:
