@@ -350,6 +350,15 @@ SYNC_ONLY: list[Fact] = [
             ("factory.django", "DjangoModelFactory"),
         )
     ],
+    Fact(
+        "ModelSerializer",
+        Kind.SYNC_ONLY,
+        "DJA809",
+        None,
+        module="rest_framework.serializers",
+        note="is_valid() runs validators that query (unique fields, related fields), save() "
+        "writes, and .data over a queryset evaluates it",
+    ),
 ]
 
 ALL_FACTS: list[Fact] = [

@@ -58,6 +58,8 @@ class Inferrer:
                 return Value(V.MODEL_CLASS, key)
             if kind == "modelform":
                 return Value(V.MODEL_FORM_CLASS, key)
+            if any(b.endswith("ModelSerializer") for b in summary.classes[name].bases):
+                return Value(V.SERIALIZER_CLASS, key)
             return None
         alias = summary.aliases.get(name)
         if alias is not None:
@@ -75,6 +77,8 @@ class Inferrer:
                 return Value(V.MODEL_CLASS, qualified)
             if qualified in ("django.db.connection", "django.db.connections"):
                 return Value(V.CONNECTION)
+            if name[:1].isupper() and is_serializer_ref(qualified):
+                return Value(V.SERIALIZER_CLASS, qualified)
             if name[:1].islower():
                 return Value(V.CALLABLE, qualified)
             return None
@@ -182,6 +186,16 @@ class Inferrer:
             return Value(V.INSTANCE, callee.model, fresh=True)
         if callee.kind is V.MODEL_FORM_CLASS:
             return Value(V.MODEL_FORM, callee.model)
+        if callee.kind is V.SERIALIZER_CLASS or (
+            callee.kind is V.CALLABLE and is_serializer_ref(callee.model or "", named=False)
+        ):
+            positional = node.args[0].value if node.args and not node.args[0].keyword else None
+            first = self.infer(positional) if positional is not None else None
+            if first is not None and first.kind is V.QUERYSET:
+                return Value(V.QUERYSET_SERIALIZER, first.model)
+            if callee.kind is V.SERIALIZER_CLASS:
+                return Value(V.SERIALIZER, callee.model)
+            return None
         if callee.kind is V.CALLABLE and callee.model:
             return self.ctx.returned_by(callee.model)
         return None
@@ -294,7 +308,10 @@ class Inferrer:
                     return result.but(wrapped_by=wrapper)
                 return result
         if isinstance(callable_node, cst.Lambda):
-            return self.infer(callable_node.body)
+            result = self.infer(callable_node.body)
+            if result is not None and result.kind is V.QUERYSET:
+                return result.but(wrapped_by="sync_to_async(lambda: ...)")
+            return result
         if isinstance(callable_node, cst.Name | cst.Attribute):
             function = self.infer(callable_node)
             if function is not None and function.kind is V.CALLABLE and function.model:
@@ -433,3 +450,16 @@ def _paths(names: list[str]) -> frozenset[str]:
         parts = name.split("__")
         out.update("__".join(parts[: i + 1]) for i in range(len(parts)))
     return frozenset(out)
+
+
+def is_serializer_ref(qualified: str, named: bool = True) -> bool:
+    """A DRF-style serializer defined in the project: ``app.serializers.OrderSerializer``.
+
+    Imported from a ``serializers`` module of the project (not DRF's or adrf's own), and,
+    with ``named``, called ``...Serializer``.
+    """
+    module, _, name = qualified.rpartition(".")
+    parts = module.split(".")
+    if parts[0] in ("rest_framework", "adrf") or "serializers" not in parts:
+        return False
+    return name.endswith("Serializer") or not named

@@ -23,6 +23,9 @@ class V(Enum):
     CONNECTION = "connection"
     CALLABLE = "callable"  # ``model`` holds the function reference
     SCOPE = "ASGI scope"  # Channels consumers: self.scope["session"] is a lazy session
+    SERIALIZER_CLASS = "DRF model serializer class"
+    SERIALIZER = "DRF model serializer"
+    QUERYSET_SERIALIZER = "DRF serializer over a lazy queryset"  # .data evaluates it
 
 
 ALL = None  # select_related() with no arguments: every non-null forward relation

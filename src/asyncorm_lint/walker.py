@@ -31,6 +31,9 @@ NON_DJANGO_WEB = ("starlette", "fastapi", "aiohttp", "sanic", "quart", "litestar
 DRF_VIEW_SUFFIXES = ("APIView", "ViewSet", "ViewSetMixin")
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
 WRAPPER_NAMES = frozenset({"sync_to_async", "database_sync_to_async", "SyncToAsync", "to_thread"})
+# ``sync_to_async(helper)``, ``database_sync_to_async(self.helper)``: the function names a
+# module hands to a wrapper, whose bodies then run in a worker thread.
+WRAPPED_TARGET = r"\b(?:{names})\(\s*(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)\s*[,)]"
 
 
 @dataclass
@@ -77,6 +80,9 @@ class ModuleContext:
     def __post_init__(self) -> None:
         self.inferrer = Inferrer(self)
         self.evidence = set(EVIDENCE.findall(self.source))
+        names = WRAPPER_NAMES | {w.rsplit(".", 1)[-1] for w in self.options.wrappers}
+        pattern = WRAPPED_TARGET.format(names="|".join(sorted(map(re.escape, names))))
+        self.thread_targets = frozenset(re.findall(pattern, self.source))
         self.django_requests = not any(
             v.split(".")[0] in NON_DJANGO_WEB for v in self.imports.names.values()
         )
@@ -109,6 +115,11 @@ class ModuleContext:
     def is_awaited(self, node: cst.CSTNode) -> bool:
         return isinstance(self.parent(node), cst.Await)
 
+    def runs_in_thread(self, frame: Frame) -> bool:
+        """A sync function decorated with a wrapper, or handed to one in this module."""
+        summary = frame.summary
+        return summary is not None and (summary.wrapped or frame.name in self.thread_targets)
+
     def claim(self, node: cst.CSTNode) -> None:
         """Keep other rules quiet about ``node``: one finding per problem."""
         self.claimed.add(id(node))
@@ -123,6 +134,12 @@ class ModuleContext:
                 self.pending.append(Pending(code, node, message, fix))
         elif self.frame.summary is not None:
             self.effects.append(PendingEffect(self.frame.summary, code, what, node))
+
+    def report_anywhere(self, code: str, node: cst.CSTNode, message: str) -> None:
+        """A finding outside async code: a worker thread's function, a class statement."""
+        if id(node) not in self.claimed and self.options.enabled(code):
+            self.claimed.add(id(node))
+            self.pending.append(Pending(code, node, message))
 
     def graph(self) -> CallGraph:
         """The call graph: the project's when analyzing a project, else this module's own."""
@@ -234,11 +251,14 @@ class Walker(cst.CSTVisitor):
         self.rules = all_rules(ctx)
         self.handlers: dict[str, list[Callable[[Any], None]]] = {}
         self.sync_handlers: dict[str, list[Callable[[Any], None]]] = {}
+        self.thread_handlers: dict[str, list[Callable[[Any], None]]] = {}
         for rule in self.rules:
             for type_name, handler in rule.handlers().items():
                 self.handlers.setdefault(type_name, []).append(handler)
                 if rule.sync_frames:
                     self.sync_handlers.setdefault(type_name, []).append(handler)
+                if rule.thread_frames and not rule.sync_frames:
+                    self.thread_handlers.setdefault(type_name, []).append(handler)
         self.class_stack: list[ClassFrame] = []
 
     # --- generic dispatch ------------------------------------------------------------------
@@ -252,6 +272,9 @@ class Walker(cst.CSTVisitor):
         elif isinstance(node, COMPREHENSIONS):
             self._enter_comprehension(node)
         frame = ctx.frame
+        if not frame.is_async and ctx.runs_in_thread(frame):
+            for handler in self.thread_handlers.get(type(node).__name__, ()):
+                handler(node)
         if not frame.is_async and (frame.summary is None or not ctx.summarize):
             return True  # module level, class bodies, lambdas: nothing to check or record
         if frame.summary is not None and isinstance(node, cst.Call | cst.Attribute):

@@ -27,6 +27,11 @@ USER = {f.name: f for f in USER_METHODS}
 USER_MANAGER = {f.name: f for f in USER_MANAGER_METHODS}
 SESSION = {f.name: f for f in SESSION_METHODS}
 REQUEST_USER = REQUEST_ATTRIBUTES[0]
+AUTH_MIXINS = {
+    f"django.contrib.auth.mixins.{name}"
+    for name in ("LoginRequiredMixin", "PermissionRequiredMixin", "UserPassesTestMixin")
+}
+HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "trace"}
 
 
 @register
@@ -40,6 +45,9 @@ class AuthAndSession(Rule):
         "DJA504": '{what} in async function "{func}": use "{fix}"',
         "DJA505": 'session access {what} in async function "{func}" loads the session '
         'synchronously: use "{fix}"',
+        "DJA506": "{mixin} reads request.user synchronously in dispatch(), before the async "
+        'handler {handlers} of "{view}" runs: drop the mixin and check '
+        '"user = await request.auser()" in the handler',
     }
     docs = {
         "DJA501": RuleDoc(
@@ -89,13 +97,56 @@ class AuthAndSession(Rule):
             manual="request.session[key] forms are left to you: reads become aget(key), "
             "writes aset(key, value), deletions apop(key)",
         ),
+        "DJA506": RuleDoc(
+            "Auth mixin on a view with async handlers",
+            "LoginRequiredMixin, PermissionRequiredMixin and UserPassesTestMixin check "
+            "request.user in their sync dispatch(). For a view whose handlers are async, "
+            "dispatch() runs on the event loop, so the first request without a cached user "
+            "raises SynchronousOnlyOperation. Django has no async form of these mixins.",
+            "class Feed(LoginRequiredMixin, View):\n    async def get(self, request): ...",
+            "class Feed(View):\n    async def get(self, request):\n"
+            "        user = await request.auser()\n"
+            "        if not user.is_authenticated:\n"
+            "            return redirect_to_login(request.get_full_path())",
+            manual="the access check moves into the handler",
+        ),
     }
+
+    def finish(self) -> None:
+        for statement in self.ctx.module.body:
+            if isinstance(statement, cst.ClassDef):
+                self._auth_mixin(statement)
+
+    def _auth_mixin(self, node: cst.ClassDef) -> None:
+        """DJA506: Django's auth mixins are sync; their dispatch() precedes async handlers."""
+        mixin = next(
+            (b.value for b in node.bases if self.ctx.qualify(b.value) in AUTH_MIXINS), None
+        )
+        if mixin is None or not isinstance(node.body, cst.IndentedBlock):
+            return
+        handlers = [
+            f"{s.name.value}()"
+            for s in node.body.body
+            if isinstance(s, cst.FunctionDef)
+            and s.asynchronous is not None
+            and s.name.value in HTTP_METHODS
+        ]
+        if handlers:
+            self.error_anywhere(
+                "DJA506",
+                mixin,
+                mixin=describe(mixin),
+                handlers=", ".join(handlers),
+                view=node.name.value,
+            )
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value != "user":
             return
         parent = self.ctx.parent(node)
         if isinstance(parent, cst.AssignTarget | cst.Del):
+            return
+        if isinstance(parent, cst.Arg) and self._handed_to_thread(parent):
             return
         owner = self.ctx.infer(node.value)
         if owner is None or owner.kind is not V.REQUEST:
@@ -111,6 +162,15 @@ class AuthAndSession(Rule):
         else:
             fix = f"user = await sync_to_async(get_user)({request})"
         self.error("DJA501", node, None, what=describe(node), fix=fix)
+
+    def _handed_to_thread(self, arg: cst.Arg) -> bool:
+        """``await sync_to_async(f)(request.user)``: the lazy user is resolved in the thread."""
+        call = self.ctx.parent(arg)
+        return (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Call)
+            and self.ctx.is_wrapper(call.func.func)
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

@@ -53,6 +53,9 @@ class Rule:
     docs: ClassVar[dict[str, RuleDoc]] = {}
     # Also run inside sync functions, to record their ORM work in the call graph.
     sync_frames: ClassVar[bool] = True
+    # Run inside sync functions that a wrapper runs in a worker thread (``sync_frames``
+    # rules do already when summarizing); such rules report with ``error_anywhere``.
+    thread_frames: ClassVar[bool] = False
 
     def __init__(self, ctx: ModuleContext) -> None:
         self.ctx = ctx
@@ -74,6 +77,11 @@ class Rule:
         template = family.codes[code]
         message = template.format(func=self.ctx.frame.label, **fields)
         self.ctx.report(code, node, message, rewrite, message.split(" in async function")[0])
+
+    def error_anywhere(self, code: str, node: cst.CSTNode, **fields: str) -> None:
+        """Report ``code`` at ``node`` even outside async code (no rewrite)."""
+        message = self.codes[code].format(func=self.ctx.frame.label, **fields)
+        self.ctx.report_anywhere(code, node, message)
 
     # --- message helpers shared by the families ---------------------------------------------
     @property

@@ -15,6 +15,11 @@ PAGINATOR_METHODS = {"page", "get_page"}
 PAGINATOR_ATTRIBUTES = {"count", "num_pages", "page_range"}
 FORM_METHODS = {"is_valid", "save", "full_clean", "validate_unique"}
 VALIDATION = {"full_clean", "validate_unique", "validate_constraints"}
+SERIALIZERS = (V.SERIALIZER, V.QUERYSET_SERIALIZER)
+SERIALIZER_METHODS = {
+    "is_valid": "runs validators that query the database",
+    "save": "writes to the database",
+}
 CONTENT_TYPE = "django.contrib.contenttypes.models.ContentType"
 CONTENT_TYPE_LOOKUPS = {"get_for_model", "get_for_models", "get_for_id"}
 WRAP = "await sync_to_async(fn)() around a sync function"
@@ -36,6 +41,7 @@ class SyncOnlyApis(Rule):
         "DJA806": '{what} in async function "{func}" may query the database: {fix}',
         "DJA807": '{what} in async function "{func}": {fix}',
         "DJA808": '{what} in async function "{func}" saves rows synchronously: use "{fix}"',
+        "DJA809": 'DRF serializer {what} in async function "{func}" {why}: {fix}',
     }
     docs = {
         "DJA801": RuleDoc(
@@ -102,6 +108,21 @@ class SyncOnlyApis(Rule):
             "async def test_profile():\n    user = await sync_to_async(UserFactory)()",
             manual="the factory has no async form: wrap the call",
         ),
+        "DJA809": RuleDoc(
+            "DRF serializer work in async code",
+            "Django REST framework's serializers are sync: a model serializer's is_valid() "
+            "runs validators that query (unique fields, related fields), save() writes, and "
+            ".data over a queryset evaluates it. Reported for model serializers defined in the "
+            "module, for serializers imported from the project's serializers modules, and for "
+            "any serializer given a lazy queryset. Not reported in sync views.",
+            "async def post(self, request):\n"
+            "    s = OrderSerializer(data=request.data)\n    s.is_valid(raise_exception=True)",
+            "def _create(data):\n    s = OrderSerializer(data=data)\n"
+            "    s.is_valid(raise_exception=True)\n    return s.save()\n\n"
+            "async def post(self, request):\n"
+            "    order = await sync_to_async(_create)(request.data)",
+            manual="DRF has no async form: move the serializer work into a sync function",
+        ),
     }
 
     def _atomic(self, node: cst.BaseExpression) -> bool:
@@ -148,6 +169,9 @@ class SyncOnlyApis(Rule):
             self.error("DJA803", node, None, what=what, fix=WRAP)
         elif receiver.kind is V.MODEL_FORM and method in FORM_METHODS:
             self.error("DJA804", node, None, what=what, fix=f"{NOTES['DJA804']}; {WRAP}")
+        elif receiver.kind in SERIALIZERS and method in SERIALIZER_METHODS:
+            why = SERIALIZER_METHODS[method]
+            self.error("DJA809", node, None, what=what, why=why, fix=WRAP)
         elif receiver.kind is V.INSTANCE and method in VALIDATION:
             self.error("DJA805", node, None, what=what, fix=WRAP)
         elif (
@@ -161,7 +185,7 @@ class SyncOnlyApis(Rule):
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         attr = node.attr.value
-        if attr not in PAGINATOR_ATTRIBUTES and attr != "errors":
+        if attr not in PAGINATOR_ATTRIBUTES and attr not in ("errors", "data"):
             return
         receiver = self.ctx.infer(node.value)
         if receiver is None:
@@ -170,6 +194,9 @@ class SyncOnlyApis(Rule):
             self.error("DJA803", node, None, what=describe(node), fix=WRAP)
         elif receiver.kind is V.MODEL_FORM and attr == "errors":
             self.error("DJA804", node, None, what=describe(node), fix=f"{NOTES['DJA804']}; {WRAP}")
+        elif receiver.kind is V.QUERYSET_SERIALIZER and attr == "data":
+            why = "evaluates the lazy queryset it was given"
+            self.error("DJA809", node, None, what=describe(node), why=why, fix=WRAP)
 
     def _factory_call(self, node: cst.Call) -> str | None:
         """``baker.make(...)``, ``UserFactory(...)``, ``UserFactory.create(...)``: the callable."""
