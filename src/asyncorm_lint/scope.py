@@ -41,6 +41,7 @@ class Frame:
     # The function's summary (named functions only; lambdas and the module have none).
     summary: FunctionSummary | None = None
     returns: list[Value | None] = field(default_factory=list)
+    in_thread: bool = False  # a sync function that a sync_to_async wrapper runs
 
     @property
     def label(self) -> str:

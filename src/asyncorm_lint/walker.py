@@ -115,31 +115,29 @@ class ModuleContext:
     def is_awaited(self, node: cst.CSTNode) -> bool:
         return isinstance(self.parent(node), cst.Await)
 
-    def runs_in_thread(self, frame: Frame) -> bool:
-        """A sync function decorated with a wrapper, or handed to one in this module."""
-        summary = frame.summary
-        return summary is not None and (summary.wrapped or frame.name in self.thread_targets)
-
     def claim(self, node: cst.CSTNode) -> None:
         """Keep other rules quiet about ``node``: one finding per problem."""
         self.claimed.add(id(node))
 
-    def report(self, code: str, node: cst.CSTNode, message: str, fix: object, what: str) -> None:
-        """A finding in async code; in a sync function, an effect for its summary."""
+    def report(
+        self,
+        code: str,
+        node: cst.CSTNode,
+        message: str,
+        fix: object,
+        what: str,
+        anywhere: bool = False,
+    ) -> None:
+        """A finding in async code (or ``anywhere``: a worker thread's function, a class
+        statement); otherwise, in a sync function, an effect for its summary."""
         if id(node) in self.claimed:
             return
         self.claimed.add(id(node))
-        if self.frame.is_async:
+        if self.frame.is_async or anywhere:
             if self.options.enabled(code):
                 self.pending.append(Pending(code, node, message, fix))
         elif self.frame.summary is not None:
             self.effects.append(PendingEffect(self.frame.summary, code, what, node))
-
-    def report_anywhere(self, code: str, node: cst.CSTNode, message: str) -> None:
-        """A finding outside async code: a worker thread's function, a class statement."""
-        if id(node) not in self.claimed and self.options.enabled(code):
-            self.claimed.add(id(node))
-            self.pending.append(Pending(code, node, message))
 
     def graph(self) -> CallGraph:
         """The call graph: the project's when analyzing a project, else this module's own."""
@@ -272,7 +270,7 @@ class Walker(cst.CSTVisitor):
         elif isinstance(node, COMPREHENSIONS):
             self._enter_comprehension(node)
         frame = ctx.frame
-        if not frame.is_async and ctx.runs_in_thread(frame):
+        if frame.in_thread:
             for handler in self.thread_handlers.get(type(node).__name__, ()):
                 handler(node)
         if not frame.is_async and (frame.summary is None or not ctx.summarize):
@@ -349,6 +347,10 @@ class Walker(cst.CSTVisitor):
                 ctx.frame,
             )
             frame.summary = self._function_summary(node, cls)
+            # Decorated with a wrapper, or handed to one in this module: a worker thread's.
+            frame.in_thread = not frame.is_async and (
+                frame.summary.wrapped or frame.name in ctx.thread_targets
+            )
         params = node.params
         all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
         for extra in (params.star_arg, params.star_kwarg):

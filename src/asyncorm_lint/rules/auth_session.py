@@ -132,9 +132,10 @@ class AuthAndSession(Rule):
             and s.name.value in HTTP_METHODS
         ]
         if handlers:
-            self.error_anywhere(
+            self.error(
                 "DJA506",
                 mixin,
+                anywhere=True,
                 mixin=describe(mixin),
                 handlers=", ".join(handlers),
                 view=node.name.value,

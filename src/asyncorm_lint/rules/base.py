@@ -54,7 +54,7 @@ class Rule:
     # Also run inside sync functions, to record their ORM work in the call graph.
     sync_frames: ClassVar[bool] = True
     # Run inside sync functions that a wrapper runs in a worker thread (``sync_frames``
-    # rules do already when summarizing); such rules report with ``error_anywhere``.
+    # rules do already when summarizing); such rules report with ``error(anywhere=True)``.
     thread_frames: ClassVar[bool] = False
 
     def __init__(self, ctx: ModuleContext) -> None:
@@ -70,18 +70,23 @@ class Rule:
             if name.startswith("visit_") and callable(getattr(self, name))
         }
 
-    def error(self, code: str, node: cst.CSTNode, rewrite: object = None, **fields: str) -> None:
+    def error(
+        self,
+        code: str,
+        node: cst.CSTNode,
+        rewrite: object = None,
+        *,
+        anywhere: bool = False,
+        **fields: str,
+    ) -> None:
         """Report ``code`` at ``node`` with an optional safe ``rewrite`` (see :mod:`..fixes`);
-        ignored when another rule already claimed the node."""
+        ignored when another rule already claimed the node. ``anywhere``: a finding even
+        outside async code (a ``thread_frames`` rule, a class statement)."""
         family = self if code in self.codes else _declaring(code)
         template = family.codes[code]
         message = template.format(func=self.ctx.frame.label, **fields)
-        self.ctx.report(code, node, message, rewrite, message.split(" in async function")[0])
-
-    def error_anywhere(self, code: str, node: cst.CSTNode, **fields: str) -> None:
-        """Report ``code`` at ``node`` even outside async code (no rewrite)."""
-        message = self.codes[code].format(func=self.ctx.frame.label, **fields)
-        self.ctx.report_anywhere(code, node, message)
+        what = message.split(" in async function")[0]
+        self.ctx.report(code, node, message, rewrite, what, anywhere)
 
     # --- message helpers shared by the families ---------------------------------------------
     @property

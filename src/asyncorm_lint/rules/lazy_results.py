@@ -125,4 +125,4 @@ class LazyResults(Rule):
         self._report(part, f"the QuerySet from {value.wrapped_by}", where)
 
     def _report(self, node: cst.CSTNode, what: str, where: str) -> None:
-        self.error_anywhere("DJA603", node, what=what, where=where, fix="list(...)")
+        self.error("DJA603", node, anywhere=True, what=what, where=where, fix="list(...)")
