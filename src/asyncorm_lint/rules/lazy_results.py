@@ -14,8 +14,7 @@ import libcst as cst
 from ..expressions import describe
 from ..values import V
 from .base import Rule, RuleDoc, register
-
-EVALUATING_CALLS = {"list", "tuple", "set", "sorted", "len", "bool", "repr", "str"}
+from .queryset_evaluation import CACHE_FILLING
 
 
 @register
@@ -55,7 +54,8 @@ class LazyResults(Rule):
         self.evaluated: set[tuple[int, str]] = set()
 
     def _key(self, name: str) -> tuple[int, str]:
-        return (id(self.ctx.frame), name)
+        # The function's node, not its Frame: a finished Frame's id may be reused by the next.
+        return (id(self.ctx.frame.node), name)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if self.ctx.frame.is_async or len(node.targets) != 1:
@@ -83,7 +83,7 @@ class LazyResults(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        if isinstance(func, cst.Name) and func.value in EVALUATING_CALLS:
+        if isinstance(func, cst.Name) and func.value in CACHE_FILLING:
             for arg in node.args:
                 if isinstance(arg.value, cst.Name):
                     self.evaluated.add(self._key(arg.value.value))

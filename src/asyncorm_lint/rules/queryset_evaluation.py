@@ -31,7 +31,8 @@ MATERIALIZERS = {
     "any",
     "all",
 }
-REPRS = {"repr", "str", "print", "ascii"}
+REPRS = {"repr", "str", "print", "ascii"}  # a query of their own: the result cache stays empty
+CACHE_FILLING = MATERIALIZERS | {"len", "bool"}  # these fill the queryset's result cache
 CONSUMERS = {
     # name: (positional index of the evaluated argument, keyword)
     "render": (2, "context"),
@@ -187,7 +188,7 @@ class QuerysetEvaluation(Rule):
         func = node.func
         if isinstance(func, cst.Name) and self.ctx.imports.source_of(func.value) is None:
             name = func.value
-            if name in MATERIALIZERS or name in ("len", "bool") or name in REPRS:
+            if name in CACHE_FILLING or name in REPRS:
                 self._builtin(node, name)
                 return
         self._consumer(node)
