@@ -289,7 +289,7 @@ async def _lease_fetch(router: Any, execute: Any, fetch: Any, sql: str, n: int) 
 
 
 def main() -> int:
-    from bench.native_reads import setup_django
+    from bench.native_common import setup_django
 
     args = parse_args()
     setup_django(argparse.Namespace(client_binding=args.client_binding, pool_size=2))

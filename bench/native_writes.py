@@ -32,8 +32,6 @@ import decimal
 import os
 import statistics
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,51 +40,21 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
-BARS = {  # scenario -> (min stock-time/shim-time, min raw-time/shim-time)
+from bench.native_common import Bars, PoolBench, main  # noqa: E402
+
+BARS: Bars = {  # scenario -> (min stock-time/shim-time, min raw-time/shim-time)
     "1. 50 x acreate+asave+aupdate": (2.0, 0.7),
     "2. 20 x 10-statement atomic": (2.0, 0.7),
 }
 PUBLISHED = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5, help="runs per column (median)")
-    parser.add_argument("--pool-size", type=int, default=20, help="both pools' size")
-    parser.add_argument(
-        "--client-binding",
-        action="store_true",
-        help="Django's default cursor (client-side binding, no prepared statements)",
-    )
-    args = parser.parse_args()
-    if args.repeat < 1 or args.pool_size < 1:
-        parser.error("--repeat and --pool-size must be at least 1")
-    return args
-
-
-def setup_django(args: argparse.Namespace) -> None:
-    import django
-    from django.conf import settings
-
-    options = {} if args.client_binding else {"server_side_binding": True, "prepare_threshold": 5}
-    settings.DATABASES["default"]["OPTIONS"] = options
-    settings.ASYNCORM_NATIVE = {"POOL": {"min_size": args.pool_size, "max_size": args.pool_size}}
-    django.setup()
-
-
-async def timed(func: Callable[[], Awaitable[Any]]) -> float:
-    start = time.perf_counter()
-    await func()
-    return time.perf_counter() - start
-
-
-class Bench:
+class Bench(PoolBench):
     def __init__(self, args: argparse.Namespace) -> None:
         from bench.benchapp.models import Article
 
-        self.args = args
+        super().__init__(args)
         self.Article = Article
-        self.raw_pool: Any = None
         self.sql: dict[str, str] = {}
         self.serial = 0
 
@@ -145,9 +113,7 @@ class Bench:
     async def s2_stock(self) -> None:
         from asgiref.sync import sync_to_async
 
-        await asyncio.gather(
-            *(sync_to_async(self.block_sync)(self.next_ids(5)) for _ in range(20))
-        )
+        await asyncio.gather(*(sync_to_async(self.block_sync)(self.next_ids(5)) for _ in range(20)))
 
     async def s2_shim(self) -> None:
         import asyncorm_native
@@ -179,27 +145,6 @@ class Bench:
         await asyncio.gather(*(request(self.next_ids(5)) for _ in range(20)))
 
     # --- running ------------------------------------------------------------------------
-    async def open_raw_pool(self) -> None:
-        import psycopg
-        from django.db import connections
-        from psycopg_pool import AsyncConnectionPool
-
-        cfg = connections["default"].settings_dict
-        kwargs: dict[str, Any] = {
-            "dbname": cfg["NAME"],
-            "user": cfg["USER"],
-            "host": cfg["HOST"],
-            "port": cfg["PORT"],
-            "autocommit": True,
-        }
-        if cfg["PASSWORD"]:
-            kwargs["password"] = cfg["PASSWORD"]
-        if self.args.client_binding:
-            kwargs.update(cursor_factory=psycopg.AsyncClientCursor, prepare_threshold=None)
-        size = self.args.pool_size
-        self.raw_pool = AsyncConnectionPool(kwargs=kwargs, min_size=size, max_size=size, open=False)
-        await self.raw_pool.open(wait=True)
-
     async def record_shim_sql(self) -> None:
         """Run scenario 1 natively once, recording its statements: the raw column runs them."""
         import asyncorm_native
@@ -231,16 +176,6 @@ class Bench:
         if len(seen) != expected_count or statements - inserts - updates != {"BEGIN", "COMMIT"}:
             raise SystemExit(f"the shim ran {len(seen)} statements, expected {expected_count}")
         self.sql = {"insert": inserts.pop(), "save": saves.pop(), "update": price_updates.pop()}
-
-    async def column(self, name: str, body: Callable[[], Awaitable[None]]) -> float:
-        import asyncorm_native
-
-        if name == "shim":
-            asyncorm_native.install()
-        try:
-            return await timed(body)
-        finally:
-            asyncorm_native.uninstall()
 
     async def run(self) -> dict[str, dict[str, float]]:
         from asgiref.sync import sync_to_async
@@ -282,44 +217,5 @@ class Bench:
         return results
 
 
-def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> bool:
-    mode = "client-side binding" if args.client_binding else "server-side binding, prepared"
-    print(f"median of {args.repeat} runs, pools of {args.pool_size}, psycopg {mode}")
-    header = (
-        f"{'scenario':<32}{'stock':>10}{'shim':>10}{'raw':>10}"
-        f"  {'shim vs stock':>14}  {'vs raw':>7}"
-    )
-    print(header)
-    print("-" * len(header))
-    all_met = True
-    for title, times in results.items():
-        speedup = times["stock"] / times["shim"]
-        vs_raw = times["raw"] / times["shim"]
-        stock_bar, raw_bar = BARS[title]
-        stock_ok, raw_ok = speedup >= stock_bar, vs_raw >= raw_bar
-        all_met &= stock_ok and raw_ok
-        print(
-            f"{title:<32}{times['stock'] * 1e3:>8.1f}ms{times['shim'] * 1e3:>8.1f}ms"
-            f"{times['raw'] * 1e3:>8.1f}ms  {speedup:>13.2f}x  {vs_raw:>6.2f}x   "
-            f"{'ok' if stock_ok else 'MISS'} >= {stock_bar}x stock; "
-            f"{'ok' if raw_ok else 'MISS'} >= {raw_bar}x raw"
-        )
-    return all_met
-
-
-def main() -> int:
-    args = parse_args()
-    setup_django(args)
-    from django.test.utils import setup_databases, teardown_databases
-
-    old = setup_databases(verbosity=0, interactive=False)
-    try:
-        results = asyncio.run(Bench(args).run())
-    finally:
-        teardown_databases(old, verbosity=0)
-    report(results, args)
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(__doc__, Bench, BARS))
