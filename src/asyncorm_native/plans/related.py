@@ -180,6 +180,16 @@ def _fk_set(
         yield from fk_clear(cls, manager, bulk)
         yield from fk_add(cls, manager, objs, bulk)
         return
+    old_objs, new_objs = yield from _set_difference(manager, objs, db)
+    yield from fk_remove(cls, manager, old_objs, bulk)
+    yield from fk_add(cls, manager, new_objs, bulk)
+
+
+def _set_difference(
+    manager: Any, objs: tuple[Any, ...], db: str
+) -> Plan[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+    """``set()``'s split of a reverse foreign key or generic relation: the related objects
+    not in ``objs`` (to remove), and the objects of ``objs`` not related yet (to add)."""
     old_objs = set((yield from _all(manager.using(db).all())))
     new_objs = []
     for obj in objs:
@@ -187,8 +197,7 @@ def _fk_set(
             old_objs.remove(obj)
         else:
             new_objs.append(obj)
-    yield from fk_remove(cls, manager, tuple(old_objs), bulk)
-    yield from fk_add(cls, manager, tuple(new_objs), bulk)
+    return tuple(old_objs), tuple(new_objs)
 
 
 # --- many-to-many (create_forward_many_to_many_manager) ---------------------------------------
@@ -496,15 +505,9 @@ def _generic_set(
         yield from generic_clear(cls, manager, True)
         yield from generic_add(cls, manager, objs, bulk)
         return
-    old_objs = set((yield from _all(manager.using(db).all())))
-    new_objs = []
-    for obj in objs:
-        if obj in old_objs:
-            old_objs.remove(obj)
-        else:
-            new_objs.append(obj)
-    yield from generic_remove(cls, manager, tuple(old_objs), True)
-    yield from generic_add(cls, manager, tuple(new_objs), bulk)
+    old_objs, new_objs = yield from _set_difference(manager, objs, db)
+    yield from generic_remove(cls, manager, old_objs, True)
+    yield from generic_add(cls, manager, new_objs, bulk)
 
 
 def _generic_kwargs(manager: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
