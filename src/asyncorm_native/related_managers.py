@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.apps import apps
 from django.db import router
@@ -88,81 +88,125 @@ async def _run(
     )
 
 
-def _fk_methods(cls: type, stock: dict[str, Any]) -> dict[str, Callable[..., Any]]:
-    """Native methods for a ``create_reverse_many_to_one_manager()`` class."""
+Builder = Callable[[type, dict[str, Any]], dict[str, Callable[..., Any]]]
 
-    async def aadd(self: Any, *objs: Any, bulk: bool = True) -> None:
-        return await _run(
-            cls,
-            self,
-            "aadd",
-            lambda: related.fk_add(cls, self, objs, bulk),
-            lambda: stock["aadd"](self, *objs, bulk=bulk),
-        )
 
-    async def acreate(self: Any, **kwargs: Any) -> Any:
-        return await _run(
-            cls,
-            self,
-            "acreate",
-            lambda: related.fk_create(cls, self, kwargs),
-            lambda: stock["acreate"](self, **kwargs),
-        )
+class _BulkPlans(NamedTuple):
+    """The plans behind a reverse foreign key's or a generic relation's a-methods."""
 
-    async def aget_or_create(self: Any, **kwargs: Any) -> Any:
-        return await _run(
-            cls,
-            self,
-            "aget_or_create",
-            lambda: related.fk_get_or_create(cls, self, kwargs),
-            lambda: stock["aget_or_create"](self, **kwargs),
-        )
+    add: Callable[..., Any]
+    remove: Callable[..., Any]
+    clear: Callable[..., Any]
+    set: Callable[..., Any]
+    create: Callable[..., Any]
+    get_or_create: Callable[..., Any]
+    update_or_create: Callable[..., Any]
 
-    async def aupdate_or_create(self: Any, **kwargs: Any) -> Any:
-        return await _run(
-            cls,
-            self,
-            "aupdate_or_create",
-            lambda: related.fk_update_or_create(cls, self, kwargs),
-            lambda: stock["aupdate_or_create"](self, **kwargs),
-        )
 
-    async def aremove(self: Any, *objs: Any, bulk: bool = True) -> None:
-        return await _run(
-            cls,
-            self,
-            "aremove",
-            lambda: related.fk_remove(cls, self, objs, bulk),
-            lambda: stock["aremove"](self, *objs, bulk=bulk),
-        )
+def _bulk_methods(plans: _BulkPlans) -> Builder:
+    """A builder of native methods for a manager class whose a-methods take Django's ``bulk``
+    signatures: ``create_reverse_many_to_one_manager()``, ``create_generic_related_manager()``.
+    """
 
-    async def aclear(self: Any, *, bulk: bool = True) -> None:
-        return await _run(
-            cls,
-            self,
-            "aclear",
-            lambda: related.fk_clear(cls, self, bulk),
-            lambda: stock["aclear"](self, bulk=bulk),
-        )
+    def build(cls: type, stock: dict[str, Any]) -> dict[str, Callable[..., Any]]:
+        async def aadd(self: Any, *objs: Any, bulk: bool = True) -> None:
+            return await _run(
+                cls,
+                self,
+                "aadd",
+                lambda: plans.add(cls, self, objs, bulk),
+                lambda: stock["aadd"](self, *objs, bulk=bulk),
+            )
 
-    async def aset(self: Any, objs: Any, *, bulk: bool = True, clear: bool = False) -> None:
-        return await _run(
-            cls,
-            self,
-            "aset",
-            lambda: related.fk_set(cls, self, objs, bulk, clear),
-            lambda: stock["aset"](self, objs, bulk=bulk, clear=clear),
-        )
+        async def acreate(self: Any, **kwargs: Any) -> Any:
+            return await _run(
+                cls,
+                self,
+                "acreate",
+                lambda: plans.create(cls, self, kwargs),
+                lambda: stock["acreate"](self, **kwargs),
+            )
 
-    return {
-        "aadd": aadd,
-        "acreate": acreate,
-        "aget_or_create": aget_or_create,
-        "aupdate_or_create": aupdate_or_create,
-        "aremove": aremove,
-        "aclear": aclear,
-        "aset": aset,
-    }
+        async def aget_or_create(self: Any, **kwargs: Any) -> Any:
+            return await _run(
+                cls,
+                self,
+                "aget_or_create",
+                lambda: plans.get_or_create(cls, self, kwargs),
+                lambda: stock["aget_or_create"](self, **kwargs),
+            )
+
+        async def aupdate_or_create(self: Any, **kwargs: Any) -> Any:
+            return await _run(
+                cls,
+                self,
+                "aupdate_or_create",
+                lambda: plans.update_or_create(cls, self, kwargs),
+                lambda: stock["aupdate_or_create"](self, **kwargs),
+            )
+
+        async def aremove(self: Any, *objs: Any, bulk: bool = True) -> None:
+            return await _run(
+                cls,
+                self,
+                "aremove",
+                lambda: plans.remove(cls, self, objs, bulk),
+                lambda: stock["aremove"](self, *objs, bulk=bulk),
+            )
+
+        async def aclear(self: Any, *, bulk: bool = True) -> None:
+            return await _run(
+                cls,
+                self,
+                "aclear",
+                lambda: plans.clear(cls, self, bulk),
+                lambda: stock["aclear"](self, bulk=bulk),
+            )
+
+        async def aset(self: Any, objs: Any, *, bulk: bool = True, clear: bool = False) -> None:
+            return await _run(
+                cls,
+                self,
+                "aset",
+                lambda: plans.set(cls, self, objs, bulk, clear),
+                lambda: stock["aset"](self, objs, bulk=bulk, clear=clear),
+            )
+
+        return {
+            "aadd": aadd,
+            "acreate": acreate,
+            "aget_or_create": aget_or_create,
+            "aupdate_or_create": aupdate_or_create,
+            "aremove": aremove,
+            "aclear": aclear,
+            "aset": aset,
+        }
+
+    return build
+
+
+_fk_methods = _bulk_methods(
+    _BulkPlans(
+        related.fk_add,
+        related.fk_remove,
+        related.fk_clear,
+        related.fk_set,
+        related.fk_create,
+        related.fk_get_or_create,
+        related.fk_update_or_create,
+    )
+)
+_generic_methods = _bulk_methods(
+    _BulkPlans(
+        related.generic_add,
+        related.generic_remove,
+        related.generic_clear,
+        related.generic_set,
+        related.generic_create,
+        lambda cls, manager, kwargs: related.generic_get_or_create(cls, manager, kwargs, False),
+        lambda cls, manager, kwargs: related.generic_get_or_create(cls, manager, kwargs, True),
+    )
+)
 
 
 def _m2m_methods(cls: type, stock: dict[str, Any]) -> dict[str, Callable[..., Any]]:
@@ -242,86 +286,6 @@ def _m2m_methods(cls: type, stock: dict[str, Any]) -> dict[str, Callable[..., An
         "aget_or_create": aget_or_create,
         "aupdate_or_create": aupdate_or_create,
     }
-
-
-def _generic_methods(cls: type, stock: dict[str, Any]) -> dict[str, Callable[..., Any]]:
-    """Native methods for a ``create_generic_related_manager()`` class."""
-
-    async def aadd(self: Any, *objs: Any, bulk: bool = True) -> None:
-        return await _run(
-            cls,
-            self,
-            "aadd",
-            lambda: related.generic_add(cls, self, objs, bulk),
-            lambda: stock["aadd"](self, *objs, bulk=bulk),
-        )
-
-    async def aremove(self: Any, *objs: Any, bulk: bool = True) -> None:
-        return await _run(
-            cls,
-            self,
-            "aremove",
-            lambda: related.generic_remove(cls, self, objs, bulk),
-            lambda: stock["aremove"](self, *objs, bulk=bulk),
-        )
-
-    async def aclear(self: Any, *, bulk: bool = True) -> None:
-        return await _run(
-            cls,
-            self,
-            "aclear",
-            lambda: related.generic_clear(cls, self, bulk),
-            lambda: stock["aclear"](self, bulk=bulk),
-        )
-
-    async def aset(self: Any, objs: Any, *, bulk: bool = True, clear: bool = False) -> None:
-        return await _run(
-            cls,
-            self,
-            "aset",
-            lambda: related.generic_set(cls, self, objs, bulk, clear),
-            lambda: stock["aset"](self, objs, bulk=bulk, clear=clear),
-        )
-
-    async def acreate(self: Any, **kwargs: Any) -> Any:
-        return await _run(
-            cls,
-            self,
-            "acreate",
-            lambda: related.generic_create(cls, self, kwargs),
-            lambda: stock["acreate"](self, **kwargs),
-        )
-
-    async def aget_or_create(self: Any, **kwargs: Any) -> Any:
-        return await _run(
-            cls,
-            self,
-            "aget_or_create",
-            lambda: related.generic_get_or_create(cls, self, kwargs, False),
-            lambda: stock["aget_or_create"](self, **kwargs),
-        )
-
-    async def aupdate_or_create(self: Any, **kwargs: Any) -> Any:
-        return await _run(
-            cls,
-            self,
-            "aupdate_or_create",
-            lambda: related.generic_get_or_create(cls, self, kwargs, True),
-            lambda: stock["aupdate_or_create"](self, **kwargs),
-        )
-
-    return {
-        "aadd": aadd,
-        "aremove": aremove,
-        "aclear": aclear,
-        "aset": aset,
-        "acreate": acreate,
-        "aget_or_create": aget_or_create,
-        "aupdate_or_create": aupdate_or_create,
-    }
-
-
-Builder = Callable[[type, dict[str, Any]], dict[str, Callable[..., Any]]]
 
 
 def _factories() -> list[tuple[Any, str, Builder, Any]]:
