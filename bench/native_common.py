@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -76,6 +77,35 @@ class PoolBench:
         size = self.args.pool_size
         self.raw_pool = AsyncConnectionPool(kwargs=kwargs, min_size=size, max_size=size, open=False)
         await self.raw_pool.open(wait=True)
+
+    async def measure(
+        self, scenarios: dict[str, dict[str, Callable[[], Awaitable[None]]]]
+    ) -> dict[str, dict[str, float]]:
+        """Each scenario's columns: one warm-up each, then ``--repeat`` runs in rotating
+        order; the medians. Closes both pools and Django's connections at the end."""
+        from asgiref.sync import sync_to_async
+        from django.db import connections
+
+        import asyncorm_native
+
+        results: dict[str, dict[str, float]] = {}
+        try:
+            for title, bodies in scenarios.items():
+                for name, body in bodies.items():  # warm-up: prepared statements, pools
+                    await self.column(name, body)
+                samples: dict[str, list[float]] = {name: [] for name in bodies}
+                order = list(bodies)
+                for rep in range(self.args.repeat):
+                    for name in order[rep % 3 :] + order[: rep % 3]:
+                        samples[name].append(await self.column(name, bodies[name]))
+                results[title] = {name: statistics.median(s) for name, s in samples.items()}
+                print(".", end="", flush=True)
+        finally:
+            await self.raw_pool.close()
+            await asyncorm_native.close_pools()
+            await sync_to_async(connections.close_all)()
+        print()
+        return results
 
     async def column(self, name: str, body: Callable[[], Awaitable[None]]) -> float:
         """Time ``body`` once as column ``name``: the shim installed only for "shim"."""

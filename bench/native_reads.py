@@ -28,7 +28,6 @@ import asyncio
 import datetime
 import decimal
 import os
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
-from bench.native_common import Bars, PoolBench, main, timed  # noqa: E402
+from bench.native_common import Bars, PoolBench, main  # noqa: E402
 
 BARS: Bars = {  # scenario -> (min stock-time/shim-time, min raw-time/shim-time)
     "1. 50 x 20 sequential aget": (2.5, 0.8),
@@ -169,11 +168,6 @@ class Bench(PoolBench):
             )
 
     async def run(self) -> dict[str, dict[str, float]]:
-        from asgiref.sync import sync_to_async
-        from django.db import connections
-
-        import asyncorm_native
-
         scenarios = {
             "1. 50 x 20 sequential aget": (self.s1_orm, self.s1_raw),
             "2. gather 20 x 5 ms queries": (self.s2_orm, self.s2_raw),
@@ -181,28 +175,12 @@ class Bench(PoolBench):
         }
         await self.open_raw_pool()
         await self.check_same_sql(scenarios)  # also warms the shim's pool
-        results: dict[str, dict[str, float]] = {}
-        try:
-            for title, (orm, raw) in scenarios.items():
-                bodies = {"stock": orm, "shim": orm, "raw": raw}
-                for name, body in bodies.items():  # warm-up: prepared statements, pools
-                    await self.column(name, body) if name != "raw" else await timed(body)
-                samples: dict[str, list[float]] = {name: [] for name in bodies}
-                order = list(bodies)
-                for rep in range(self.args.repeat):
-                    for name in order[rep % 3 :] + order[: rep % 3]:
-                        if name == "raw":
-                            samples[name].append(await timed(bodies[name]))
-                        else:
-                            samples[name].append(await self.column(name, bodies[name]))
-                results[title] = {name: statistics.median(s) for name, s in samples.items()}
-                print(".", end="", flush=True)
-        finally:
-            await self.raw_pool.close()
-            await asyncorm_native.close_pools()
-            await sync_to_async(connections.close_all)()
-        print()
-        return results
+        return await self.measure(
+            {
+                title: {"stock": orm, "shim": orm, "raw": raw}
+                for title, (orm, raw) in scenarios.items()
+            }
+        )
 
 
 if __name__ == "__main__":

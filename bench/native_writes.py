@@ -30,7 +30,6 @@ import asyncio
 import datetime
 import decimal
 import os
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -178,43 +177,22 @@ class Bench(PoolBench):
         self.sql = {"insert": inserts.pop(), "save": saves.pop(), "update": price_updates.pop()}
 
     async def run(self) -> dict[str, dict[str, float]]:
-        from asgiref.sync import sync_to_async
-        from django.db import connections
-
-        import asyncorm_native
-
-        scenarios = {
-            "1. 50 x acreate+asave+aupdate": {
-                "stock": self.s1_orm,
-                "shim": self.s1_orm,
-                "raw": self.s1_raw,
-            },
-            "2. 20 x 10-statement atomic": {
-                "stock": self.s2_stock,
-                "shim": self.s2_shim,
-                "raw": self.s2_raw,
-            },
-        }
         await self.open_raw_pool()
         await self.record_shim_sql()  # also warms the shim's pool
-        results: dict[str, dict[str, float]] = {}
-        try:
-            for title, bodies in scenarios.items():
-                for name, body in bodies.items():  # warm-up: prepared statements, pools
-                    await self.column(name, body)
-                samples: dict[str, list[float]] = {name: [] for name in bodies}
-                order = list(bodies)
-                for rep in range(self.args.repeat):
-                    for name in order[rep % 3 :] + order[: rep % 3]:
-                        samples[name].append(await self.column(name, bodies[name]))
-                results[title] = {name: statistics.median(s) for name, s in samples.items()}
-                print(".", end="", flush=True)
-        finally:
-            await self.raw_pool.close()
-            await asyncorm_native.close_pools()
-            await sync_to_async(connections.close_all)()
-        print()
-        return results
+        return await self.measure(
+            {
+                "1. 50 x acreate+asave+aupdate": {
+                    "stock": self.s1_orm,
+                    "shim": self.s1_orm,
+                    "raw": self.s1_raw,
+                },
+                "2. 20 x 10-statement atomic": {
+                    "stock": self.s2_stock,
+                    "shim": self.s2_shim,
+                    "raw": self.s2_raw,
+                },
+            }
+        )
 
 
 if __name__ == "__main__":
