@@ -34,11 +34,15 @@ __all__ = [
 ]
 
 
-def install() -> None:
-    """Replace Django's read a-methods (querysets, managers, related managers, raw) natively."""
+def install(sync: bool = False) -> None:
+    """Run Django's a-methods (querysets, managers, model and related-manager writes) natively.
+
+    ``sync=True`` also routes Django's sync ORM methods (iteration, ``get()``,
+    ``save()``...) through the same plans on Django's own connection.
+    """
     from .patching import install as _install
 
-    _install()
+    _install(sync)
 
 
 def uninstall() -> None:

@@ -370,8 +370,16 @@ def is_installed() -> bool:
     return bool(_stock)
 
 
-def install() -> None:
-    """Replace Django's read a-methods with native ones (idempotent)."""
+_sync_installed = False
+
+
+def install(sync: bool = False) -> None:
+    """Replace Django's read a-methods with native ones (idempotent).
+
+    ``sync=True`` also routes Django's sync ORM methods through the same plans,
+    on Django's own connection (``sync_routes``).
+    """
+    global _sync_installed
     if django.VERSION[:2] != SUPPORTED_DJANGO:
         raise ImproperlyConfigured(
             "asyncorm_native follows Django {}.{}'s ORM internals; Django {} is installed. "
@@ -379,6 +387,8 @@ def install() -> None:
                 *SUPPORTED_DJANGO, django.get_version()
             )
         )
+    if _stock and _sync_installed != sync:
+        uninstall()
     with _lock:
         if _stock:
             return
@@ -398,7 +408,12 @@ def install() -> None:
         django_query.aprefetch_related_objects = aprefetch_related_objects
         django_models.aprefetch_related_objects = aprefetch_related_objects
         writes.install()
-        related_managers.install()
+        related_managers.install(sync)
+        if sync:
+            from . import sync_routes
+
+            sync_routes.install()
+        _sync_installed = sync
         intercept.ensure_hook()
         router.start_tracking()
         setting_changed.connect(pools.retire_pools, dispatch_uid="asyncorm_native.pools")
@@ -406,6 +421,7 @@ def install() -> None:
 
 def uninstall() -> None:
     """Give Django its stock methods back (open pools stay until ``close_pools()``)."""
+    global _sync_installed
     with _lock:
         if not _stock:
             return
@@ -416,6 +432,11 @@ def uninstall() -> None:
         django_models.aprefetch_related_objects = _stock["aprefetch_related_objects"]
         writes.uninstall()
         related_managers.uninstall()
+        if _sync_installed:
+            from . import sync_routes
+
+            sync_routes.uninstall()
+            _sync_installed = False
         intercept.remove_hook()
         router.stop_tracking()
         setting_changed.disconnect(dispatch_uid="asyncorm_native.pools")

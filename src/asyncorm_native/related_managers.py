@@ -25,6 +25,8 @@ from .plans import related, save
 
 _stock_factories: dict[tuple[Any, str], Any] = {}
 _patched: weakref.WeakKeyDictionary[type, dict[str, Any]] = weakref.WeakKeyDictionary()
+#: With ``install(sync=True)``: each builder's sync plans (``sync_routes.manager_methods``).
+_sync_plans: dict[Any, dict[str, Callable[..., Any]]] = {}
 
 #: Manager and QuerySet methods the related plans stand in for.
 _MANAGER_TWINS = ("create", "get_or_create", "update_or_create", "using", "bulk_create")
@@ -332,6 +334,15 @@ def patch_class(cls: type, builder: Builder) -> type:
         function.__qualname__ = f"{cls.__qualname__}.{name}"
         function.alters_data = True  # type: ignore[attr-defined]
         setattr(cls, name, function)
+    plans = _sync_plans.get(builder)
+    if plans is not None:  # install(sync=True): the sync methods run the same plans
+        from .sync_routes import manager_methods
+
+        sync_stock = {name: cls.__dict__[name] for name in plans if name in cls.__dict__}
+        for name, function in manager_methods(cls, sync_stock, plans).items():
+            function.__qualname__ = f"{cls.__qualname__}.{name}"
+            setattr(cls, name, function)
+        stock.update(sync_stock)
     _patched[cls] = stock
     return cls
 
@@ -362,7 +373,14 @@ def _existing_classes(factories: list[tuple[Any, str, Builder, Any]]) -> list[tu
     return found
 
 
-def install() -> None:
+def install(sync: bool = False) -> None:
+    """Native a-methods on the related managers; with ``sync``, their sync twins too."""
+    if sync:
+        from .sync_routes import FK_PLANS, GENERIC_PLANS, M2M_PLANS
+
+        _sync_plans.update(
+            {_fk_methods: FK_PLANS, _m2m_methods: M2M_PLANS, _generic_methods: GENERIC_PLANS}
+        )
     factories = _factories()
     for module, name, builder, _descriptor in factories:
         factory = getattr(module, name)
@@ -380,3 +398,4 @@ def uninstall() -> None:
         for name, function in stock.items():
             setattr(cls, name, function)
     _patched.clear()
+    _sync_plans.clear()

@@ -18,6 +18,9 @@ _native: Counter[str] = Counter()
 _fallback: Counter[tuple[str, str]] = Counter()
 _logged_kinds: set[str] = set()
 _sessions: Counter[str] = Counter()  # "pool" / "caller transaction": where connections came from
+#: ORM statements by route: "native" (a plan's step, either driver) or "stock" (Django's
+#: compiler ran it: a fallback, or ORM code no route covers).
+statements: Counter[str] = Counter()
 
 
 def native(method: str) -> None:
@@ -44,6 +47,7 @@ def reset() -> None:
     _fallback.clear()
     _logged_kinds.clear()
     _sessions.clear()
+    statements.clear()
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,13 @@ class Report:
     fallback: dict[str, dict[str, int]]
     pools: dict[str, dict[str, Any]] = field(default_factory=dict)
     sessions: dict[str, int] = field(default_factory=dict)
+    statements: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def native_share(self) -> float | None:
+        """The share of ORM statements a plan ran (None before any statement)."""
+        total = sum(self.statements.values())
+        return self.statements.get("native", 0) / total if total else None
 
     @property
     def fallback_total(self) -> int:
@@ -66,6 +77,12 @@ class Report:
             lines.append(f"  {method:<28} native {self.native.get(method, 0):>6}")
             for kind, count in sorted(self.fallback.get(method, {}).items()):
                 lines.append(f"  {'':<28} stock  {count:>6}  ({kind})")
+        if self.native_share is not None:
+            lines.append(
+                f"  ORM statements: {self.statements.get('native', 0)} native, "
+                f"{self.statements.get('stock', 0)} by Django's compiler "
+                f"({self.native_share:.1%} native)"
+            )
         for source, count in sorted(self.sessions.items()):
             lines.append(f"  connections from {source}: {count}")
         for alias, info in sorted(self.pools.items()):
@@ -86,4 +103,5 @@ def snapshot(installed: bool, pools: dict[str, dict[str, Any]]) -> Report:
         fallback=by_method,
         pools=pools,
         sessions=dict(_sessions),
+        statements=dict(statements),
     )

@@ -16,6 +16,7 @@ Two rules keep a write from ever going wrong:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from typing import Any
 
 from django.core.exceptions import SynchronousOnlyOperation
@@ -24,7 +25,7 @@ from django.db.models import Model
 from django.db.models.query import QuerySet
 
 from . import pools, reporting, transactions
-from .drivers import base
+from .drivers import base, django_sync
 from .plans import Unsupported, bulk, delete, lookup_or_create, refresh, save, validation
 from .router import acquire
 from .steps import Plan
@@ -44,7 +45,11 @@ def _override(cls: type, base_cls: type, names: tuple[str, ...]) -> str | None:
 
 
 def _model_block(model: type, names: tuple[str, ...]) -> str | None:
-    return _override(model, Model, names) if model is not Model else None
+    if model is Model:
+        return None
+    if "save" in names and save.mirrors_save_of(model):
+        names = tuple(name for name in names if name != "save")
+    return _override(model, Model, names)
 
 
 #: What the save plans call on ``cls._base_manager``'s querysets (the model's and its parents').
@@ -111,8 +116,14 @@ async def run_write(
     block: str | None,
     plan: Callable[[], Plan[Any]],
     stock: Callable[[], Awaitable[Any]],
+    *,
+    sync: bool = False,
 ) -> Any:
-    """Run ``plan`` natively for ``method`` on ``alias``; Django's ``stock`` when it cannot."""
+    """Run ``plan`` natively for ``method`` on ``alias``; Django's ``stock`` when it cannot.
+
+    ``sync=True`` (``sync_routes``: Django's sync methods) runs the plan on the sync
+    driver, on Django's own connection; the coroutine then never suspends.
+    """
     if block is None and alias is not None:
         try:
             pools.check_supported(alias)
@@ -120,11 +131,17 @@ async def run_write(
             block = exc.kind
     if block is not None:
         return await _stock_call(method, alias, block, stock)
-    if alias is not None and not pools.prepared(alias):
-        await pools.prepare(alias)
-    session = base.AsyncSession(acquire)
+    if sync:
+        session = django_sync.session()
+        inline: Any = django_sync.inline(session)
+    else:
+        if alias is not None and not pools.prepared(alias):
+            await pools.prepare(alias)
+        session = base.AsyncSession(acquire)
+        inline = nullcontext()
     try:
-        result = await base.run(plan(), acquire, session)
+        with inline:
+            result = await base.run(plan(), session.acquire, session)
     except (Unsupported, SynchronousOnlyOperation) as exc:
         kind = _fallback_kind(exc)
         if session.effects:

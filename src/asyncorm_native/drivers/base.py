@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
+from ..reporting import statements
 from ..steps import (
     BeginAtomic,
     Close,
@@ -82,6 +83,10 @@ class AsyncSession:
         self._blocks: list[tuple[Any, Any]] = []
         self.effects = False
 
+    @property
+    def acquire(self) -> Acquire:
+        return self._acquire
+
     async def _lease(self, alias: str) -> AsyncLease:
         lease = self._leases.get(alias)
         if lease is None:
@@ -107,6 +112,7 @@ class AsyncSession:
             lease = self._leases.get(step.using)
             if lease is None:
                 lease = self._leases[step.using] = await self._acquire(step.using)
+            statements["native"] += 1
             if step.write or step.fetch in WRITE_FETCHES:
                 self.effects = True
             if self._transactions:
@@ -171,10 +177,8 @@ class AsyncSession:
             raise errors[0]
 
 
-async def run(plan: Plan[T], acquire: Acquire, session: AsyncSession | None = None) -> T:
-    """Run a plan that returns one value (on ``session`` when given)."""
-    if session is None:
-        session = AsyncSession(acquire)
+async def drive(plan: Plan[T], session: AsyncSession) -> T:
+    """Perform a value plan's steps on ``session`` (which stays open) and return its value."""
     send: Any = None
     error: BaseException | None = None
     try:
@@ -192,6 +196,15 @@ async def run(plan: Plan[T], acquire: Acquire, session: AsyncSession | None = No
                 error, send = exc, None
     finally:
         plan.close()
+
+
+async def run(plan: Plan[T], acquire: Acquire, session: AsyncSession | None = None) -> T:
+    """Run a plan that returns one value (on ``session`` when given), then close the session."""
+    if session is None:
+        session = AsyncSession(acquire)
+    try:
+        return await drive(plan, session)
+    finally:
         if session._leases or session._blocks:
             await session.close()
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from django.db import connections
 
+from ..plans import intercept
 from ..signals import send_sync
 from ..steps import Execute, Fetch, Plan, Row
 from . import base
@@ -159,12 +161,34 @@ def _complete(awaitable: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("asyncorm_native: the sync driver met an await that suspends")
 
 
-def run(plan: Plan[T]) -> T:
-    """Run a value plan on Django's connections (sync code only).
+def session() -> base.AsyncSession:
+    """A session on Django's connections: atomic steps run Django's own
+    ``transaction.Atomic``, signals Django's ``Signal.send()``."""
+    return base.AsyncSession(_acquire, send_sync)
 
-    Atomic steps run Django's own ``transaction.Atomic``, signals Django's ``Signal.send()``.
-    """
-    return _complete(base.run(plan, _acquire, base.AsyncSession(_acquire, send_sync)))
+
+@contextmanager
+def inline(session: base.AsyncSession) -> Iterator[None]:
+    """While a plan runs on ``session``: the Django code it replays (``intercept.replay``)
+    has each statement performed on the spot, on the session, instead of being run again
+    after each one (the async driver's way)."""
+    token = intercept.inline.set(lambda plan: _complete(base.drive(plan, session)))
+    try:
+        yield
+    finally:
+        intercept.inline.reset(token)
+
+
+def run(plan: Plan[T]) -> T:
+    """Run a value plan on Django's connections (sync code only)."""
+    on = session()
+    with inline(on):
+        return _complete(base.run(plan, _acquire, on))
+
+
+def complete(awaitable: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine of the sync driver (one that never suspends) to its end."""
+    return _complete(awaitable)
 
 
 def iterate(plan: Plan[Any]) -> Iterator[Any]:

@@ -42,6 +42,7 @@ from django.db.models.sql.constants import (
     SINGLE,
 )
 
+from ..reporting import statements
 from ..steps import Execute, Fetch, Plan
 from .errors import Unsupported
 
@@ -152,8 +153,27 @@ def _fetch_rows(step: Execute) -> Plan[Any]:
     return rows
 
 
+class _Inline(_Tape):
+    """Replay mode on the sync driver: each statement is performed when Django asks for it."""
+
+    def __init__(self, writes: bool, perform: Callable[[Plan[Any]], Any]) -> None:
+        super().__init__(writes)
+        self._perform = perform
+
+    def _served(self, key: tuple[Any, ...], fetch: Callable[[], Plan[Any]]) -> Any:
+        token = _interceptor.set(None)
+        try:
+            return self._perform(fetch())
+        finally:
+            _interceptor.reset(token)
+
+
 _interceptor: ContextVar[_Capture | _Tape | None] = ContextVar(
     "asyncorm_native_interceptor", default=None
+)
+#: Set by the sync driver while it runs a plan: performs a plan's steps on the spot.
+inline: ContextVar[Callable[[Plan[Any]], Any] | None] = ContextVar(
+    "asyncorm_native_inline", default=None
 )
 
 
@@ -166,6 +186,7 @@ def execute_sql(
     """``SQLCompiler.execute_sql`` as installed: Django's, unless a plan intercepts it."""
     interceptor = _interceptor.get()
     if interceptor is None:
+        statements["stock"] += 1
         return django_execute_sql(self, result_type, chunked_fetch, chunk_size)
     return interceptor.execute_sql(self, result_type)
 
@@ -174,6 +195,7 @@ def execute_insert_sql(self: Any, returning_fields: Any = None) -> Any:
     """``SQLInsertCompiler.execute_sql`` as installed: Django's, unless a plan intercepts it."""
     interceptor = _interceptor.get()
     if interceptor is None:
+        statements["stock"] += 1
         return django_execute_insert_sql(self, returning_fields)
     return interceptor.execute_insert(self, returning_fields)
 
@@ -213,6 +235,13 @@ def replay(func: Callable[..., Any], *args: Any, writes: bool = False, **kwargs:
     side effects but its statements, since it runs again after each of them.
     """
     ensure_hook()
+    perform = inline.get()
+    if perform is not None:  # the sync driver: Django's code runs once
+        token = _interceptor.set(_Inline(writes, perform))
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _interceptor.reset(token)
     tape = _Tape(writes)
     while True:
         tape.position = 0

@@ -9,6 +9,7 @@ replayed (``in_bulk``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import NotSupportedError, connections
@@ -179,6 +180,8 @@ def latest(queryset: Any, fields: tuple[str, ...]) -> Plan[Any]:
 
 def in_bulk(queryset: Any, id_list: Any, field_name: str) -> Plan[dict[Any, Any]]:
     """``QuerySet.in_bulk()``: Django's method, its queries (batched on SQLite) fetched natively."""
+    if isinstance(id_list, Iterator):  # the replay runs the method again: read it once
+        id_list = tuple(id_list)
     return (yield from replay(queryset.in_bulk, id_list, field_name=field_name))
 
 

@@ -123,6 +123,7 @@ def build(queryset: Any) -> Plan[list[Any]]:
             if params is not None:
                 statements.counts["rows", "hit"] += 1
                 compiler = statement.compiler
+                statement.mirror_aliases(queryset.query)
                 rows = yield Execute(statement.sql, params, Fetch.ALL, using=compiler.using)
                 return results_of(queryset, compiler, trim(compiler, rows))
             outcome = "refused"

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.db import DatabaseError, router
-from django.db.models import ExpressionWrapper, IntegerField, Max, Value
+from django.db.models import ExpressionWrapper, IntegerField, Max, Model, Value
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_save, pre_save
 
@@ -28,7 +29,58 @@ from .transaction import atomic, mark_for_rollback_on_error, send
 MIRRORED = ("save", "save_base", "_save_parents", "_save_table", "_do_update", "_do_insert")
 
 
+def _after_user_save(obj: Any) -> None:
+    """The tail of ``AbstractBaseUser.save()``, after its ``super().save()``."""
+    from django.contrib.auth import password_validation
+
+    if obj._password is not None:
+        password_validation.password_changed(obj._password, obj)
+        obj._password = None
+
+
+def _known_saves() -> dict[Any, Any]:
+    """Django's own ``save()`` overrides the plans mirror: the override -> its tail."""
+    if not apps.is_installed("django.contrib.auth"):
+        return {}
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    return {AbstractBaseUser.save: _after_user_save}
+
+
+def mirrors_save_of(model: type) -> bool:
+    """Whether ``model.save`` is one of Django's overrides mirrored here.
+
+    ``AbstractBaseUser.save()`` tells the password validators that the password
+    changed; it is mirrored while every validator is Django's own (theirs do no I/O).
+    """
+    tail = _known_saves().get(model.save)
+    if tail is None:
+        return False
+    from django.contrib.auth import password_validation
+
+    return all(
+        type(validator).__module__ == password_validation.__name__
+        for validator in password_validation.get_default_password_validators()
+    )
+
+
 def save(
+    obj: Any,
+    force_insert: Any = False,
+    force_update: bool = False,
+    using: str | None = None,
+    update_fields: Any = None,
+) -> Plan[None]:
+    """Mirrors ``obj.save()``: ``Model.save()``, with the tail of a known override
+    (``mirrors_save_of()``; any other override makes the callers fall back)."""
+    yield from model_save(obj, force_insert, force_update, using, update_fields)
+    tail = _known_saves().get(type(obj).save) if type(obj).save is not Model.save else None
+    if tail is not None:
+        tail(obj)
+    return None
+
+
+def model_save(
     obj: Any,
     force_insert: Any = False,
     force_update: bool = False,

@@ -278,6 +278,14 @@ class Statement:
     slots: tuple[_Slot, ...]  # get(): one per keyword argument
     generation: int
 
+    def mirror_aliases(self, query: Any) -> None:
+        """Leave ``query``'s table aliases as compiling it would (Django's compiler sets
+        up the base table and the joins on the query it compiles); same shape, same aliases."""
+        compiled = self.compiler.query
+        query.alias_map = compiled.alias_map.copy()
+        query.alias_refcount = compiled.alias_refcount.copy()
+        query.table_map = {table: aliases[:] for table, aliases in compiled.table_map.items()}
+
     def params(self, children: list[Any], values: list[Any] | tuple[()] = ()) -> list[Any] | None:
         """The parameters for these lookups and values, or None: take Django's full path."""
         params: list[Any] = []
