@@ -73,6 +73,18 @@ SYNC_MODULES = [
     "bulk_create",
     "db_functions",
     "ordering",
+    # the write paths the modules above reach little or not at all
+    "save_delete_hooks",
+    "force_insert_update",
+    "update_only_fields",
+    "custom_pk",
+    "delete_regress",
+    "proxy_models",
+    "order_with_respect_to",
+    "m2m_through",
+    "m2m_signals",
+    "generic_relations",
+    "signals",
 ]
 #: The subset CI runs through pytest (tests/native/test_django_suite.py).
 SYNC_FAST = [
