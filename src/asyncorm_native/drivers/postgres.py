@@ -7,12 +7,22 @@ async twins of Django's: client-side binding unless OPTIONS["server_side_binding
 is True, and a client-binding server-side cursor for chunked reads. Each new
 connection gets Django's timezone and role setup; each cursor gets Django's
 timezone loader check.
+
+Faults: a connection the server closed while it sat idle in the pool (restart,
+``pg_terminate_backend()``, an idle timeout) is detected when it is taken, without
+a round trip unless the server sent something since (what it does before closing),
+and replaced; one broken during a query raises Django's ``OperationalError`` and is
+discarded when the plan gives it back. When the pool cannot connect, the
+``PoolTimeout`` says why.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
+import select
+import time
 import weakref
 from typing import Any
 
@@ -21,18 +31,19 @@ from django.apps import apps
 from django.db import connections
 from django.db.backends.postgresql.psycopg_any import IsolationLevel
 from psycopg.client_cursor import ClientCursorMixin
-from psycopg.pq import Format, TransactionStatus
+from psycopg.pq import ConnStatus, Format, TransactionStatus
 from psycopg.types import TypeInfo, hstore
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, TooManyRequests
 from psycopg_pool import PoolTimeout as PsycopgPoolTimeout
 
-from ..errors import PoolTimeout
+from ..errors import PoolQueueFull, PoolTimeout
 from ..steps import Execute, Fetch, Row
 from .base import logged_query
 from .pgtypes import register_tzloader
 
 TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
 _cursor_names = itertools.count(1)
+logger = logging.getLogger("asyncorm_native")
 
 
 class AsyncClientSideCursor(psycopg.AsyncClientCursor):
@@ -45,6 +56,56 @@ class AsyncServerSideCursor(ClientCursorMixin, psycopg.AsyncServerCursor):  # ty
 
 def _column_names(description: Any) -> list[str] | None:
     return None if description is None else [column.name for column in description]
+
+
+if hasattr(select, "poll"):
+
+    def _readable(fd: int) -> bool:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+
+else:  # Windows: select() takes sockets of any number there
+
+    def _readable(fd: int) -> bool:
+        return bool(select.select([fd], [], [], 0)[0])
+
+
+def _suspect(conn: psycopg.AsyncConnection) -> bool:
+    """True when an idle connection may be dead: closed, or the server sent something.
+
+    An idle connection receives nothing unasked but notices, notifications and
+    the FATAL error the server sends before it closes the connection (shutdown,
+    ``pg_terminate_backend()``, ``idle_session_timeout``). Costs one ``poll()``.
+    """
+    pgconn = conn.pgconn
+    if pgconn.status != ConnStatus.OK:
+        return True
+    try:
+        return _readable(pgconn.socket)
+    except (OSError, psycopg.OperationalError):
+        return True
+
+
+def _connection_class(pool: PostgresPool) -> type[psycopg.AsyncConnection]:
+    """``AsyncConnection`` recording, on ``pool``, whether its last connection attempt failed."""
+    pool_ref = weakref.ref(pool)
+
+    class PoolConnection(psycopg.AsyncConnection):
+        @classmethod
+        async def connect(cls, *args: Any, **kwargs: Any) -> Any:
+            try:
+                conn = await super().connect(*args, **kwargs)
+            except psycopg.Error as exc:
+                if (owner := pool_ref()) is not None:
+                    owner.connect_error = (time.monotonic(), exc)
+                raise
+            if (owner := pool_ref()) is not None:
+                owner.connect_error = None
+            return conn
+
+    PoolConnection.__qualname__ = "PoolConnection"  # in psycopg's warnings
+    return PoolConnection
 
 
 class PostgresPool:
@@ -77,25 +138,38 @@ class PostgresPool:
         self._options = options
         self._contrib_types: dict[str, list[tuple[int, int]]] | None = None
         self._connections: weakref.WeakSet[psycopg.AsyncConnection] = weakref.WeakSet()
+        self._leased: weakref.WeakSet[psycopg.AsyncConnection] = weakref.WeakSet()
+        # CONN_HEALTH_CHECKS: a round trip before each use, as Django checks a
+        # persistent connection before reusing it. Done by acquire(), not by the
+        # pool's check=, which waits 1 s, 2 s, 4 s... between two failed checks.
+        self._health_checks = bool(wrapper.settings_dict.get("CONN_HEALTH_CHECKS"))
+        #: When and how the last connection attempt failed (None once one succeeds).
+        self.connect_error: tuple[float, BaseException] | None = None
         self._pool = AsyncConnectionPool(
             kwargs=params,
+            connection_class=_connection_class(self),
             min_size=options["min_size"],
             max_size=options["max_size"],
             timeout=options["timeout"],
             open=False,
             configure=self._configure,
-            check=(
-                AsyncConnectionPool.check_connection
-                if wrapper.settings_dict.get("CONN_HEALTH_CHECKS")
-                else None
-            ),
             name=f"asyncorm_native:{alias}",
             **{k: v for k, v in options.items() if k not in {"min_size", "max_size", "timeout"}},
         )
 
     async def _configure(self, conn: psycopg.AsyncConnection) -> None:
-        """Mirrors ``DatabaseWrapper._configure_connection()`` (timezone, role) and isolation."""
         self._connections.add(conn)
+        try:
+            await self._set_up(conn)
+        except BaseException:
+            # psycopg_pool drops a connection whose setup failed, or was cancelled
+            # as the loop ends, without closing it: close it now, not at its
+            # garbage collection (closing does not suspend, cancelled or not).
+            await conn.close()
+            raise
+
+    async def _set_up(self, conn: psycopg.AsyncConnection) -> None:
+        """Mirrors ``DatabaseWrapper._configure_connection()`` (timezone, role) and isolation."""
         wrapper = connections[self.alias]
         if self.server_version is None:
             self.server_version = conn.info.server_version
@@ -131,36 +205,86 @@ class PostgresPool:
             TypeInfo("citext", 0, array_oid).register(conn)
 
     async def open(self) -> None:
-        await self._pool.open(wait=self._options["min_size"] > 0, timeout=self._options["timeout"])
-        if self.server_version is None:
-            async with self._pool.connection() as conn:
-                self.server_version = conn.info.server_version
+        started = time.monotonic()
+        try:
+            await self._pool.open(
+                wait=self._options["min_size"] > 0, timeout=self._options["timeout"]
+            )
+            if self.server_version is None:
+                lease = await self.acquire()
+                await lease.release()
+        except BaseException as exc:
+            await self._pool.close()
+            if isinstance(exc, PsycopgPoolTimeout):  # pool initialization incomplete
+                raise self._timeout(started) from exc
+            raise
+
+    def _timeout(self, started: float) -> PoolTimeout:
+        """The error for a wait begun at ``started``: connections busy, or connecting fails."""
+        failed = self.connect_error
+        return PoolTimeout(
+            self.alias,
+            self._options["timeout"],
+            self._options["max_size"],
+            failed[1] if failed is not None and failed[0] >= started else None,
+        )
 
     async def acquire(self) -> PostgresLease:
+        """A live connection, within ``timeout``; dead idle ones are replaced on the way."""
+        started = time.monotonic()
+        deadline = started + self._options["timeout"]
+        while True:
+            try:
+                conn = await self._pool.getconn(deadline - time.monotonic())
+            except PsycopgPoolTimeout as exc:
+                raise self._timeout(started) from exc
+            except TooManyRequests as exc:
+                raise PoolQueueFull(
+                    self.alias, self._options["max_waiting"], self._options["max_size"]
+                ) from exc
+            if await self._usable(conn):
+                self._leased.add(conn)
+                return PostgresLease(self, conn)
+
+    async def _usable(self, conn: psycopg.AsyncConnection) -> bool:
+        """Whether ``conn``, just taken, works; if not, it goes back to be replaced."""
+        if not (self._health_checks or _suspect(conn)):
+            return True
         try:
-            conn = await self._pool.getconn()
-        except PsycopgPoolTimeout as exc:
-            raise PoolTimeout(
-                self.alias, self._options["timeout"], self._options["max_size"]
-            ) from exc
-        return PostgresLease(self, conn)
+            await AsyncConnectionPool.check_connection(conn)
+            return True
+        except psycopg.Error as exc:
+            logger.info("asyncorm_native: replacing a dead %r connection: %s", self.alias, exc)
+            await conn.close()
+            await self._pool.putconn(conn)  # closed: the pool discards it, opens another
+            return False
+        except BaseException:
+            await self.release(conn)
+            raise
 
     async def release(self, conn: psycopg.AsyncConnection) -> None:
+        self._leased.discard(conn)
         if conn.pgconn.transaction_status == TransactionStatus.IDLE:
             await self._pool.putconn(conn)  # completes without suspending: cannot be interrupted
         else:
             await asyncio.shield(self._pool.putconn(conn))
 
     async def close(self) -> None:
+        cancelled = False
         try:
             await self._pool.close()
         except asyncio.CancelledError:
             # During loop shutdown asyncio has already cancelled the pool's worker
-            # tasks, and psycopg's close() stops at them: close the connections here.
-            for conn in list(self._connections):
-                if not conn.closed:
-                    await conn.close()
+            # tasks, and psycopg's close() stops at them.
+            cancelled = True
             raise
+        finally:
+            # Close what psycopg_pool lost track of: connections its workers set up
+            # but were cancelled (the loop ending) before pooling them; all of
+            # them if its close() stopped. Leased ones close when given back.
+            for conn in list(self._connections):
+                if not conn.closed and (cancelled or conn not in self._leased):
+                    await conn.close()  # does not suspend
 
     def stats(self) -> dict[str, Any]:
         stats = self._pool.get_stats()

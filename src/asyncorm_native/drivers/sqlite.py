@@ -12,6 +12,7 @@ the ``sqlite3`` module.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Mapping
 from functools import lru_cache
@@ -27,6 +28,7 @@ from ..steps import Execute, Fetch, Params, Row
 from .base import logged_query, written
 
 _DJANGO_PRAGMAS = ("PRAGMA foreign_keys = ON", "PRAGMA legacy_alter_table = OFF")
+logger = logging.getLogger("asyncorm_native")
 
 
 @lru_cache(maxsize=2048)
@@ -120,6 +122,16 @@ class SQLitePool:
             self._idle.append(conn)
         self._slots.release()
 
+    async def discard(self, conn: aiosqlite.Connection) -> None:
+        """Close a connection in an unknown state instead of giving it back (rolls it back)."""
+        self._size -= 1
+        try:
+            await asyncio.shield(conn.close())  # after what its thread still has to run
+        except Exception as exc:  # it is thrown away anyway
+            logger.info("asyncorm_native: closing a discarded %r connection: %s", self.alias, exc)
+        finally:
+            self._slots.release()
+
     async def close(self) -> None:
         self._closed = True
         idle, self._idle = self._idle, []
@@ -139,19 +151,24 @@ class SQLitePool:
 class SQLiteLease:
     """One aiosqlite connection, held for one plan run."""
 
-    __slots__ = ("_conn", "_pool", "_stream")
+    __slots__ = ("_cancelled", "_conn", "_pool", "_stream")
 
     def __init__(self, pool: SQLitePool, conn: aiosqlite.Connection) -> None:
         self._pool = pool
         self._conn = conn
         self._stream: Any = None
+        self._cancelled = False
 
     async def execute(self, step: Execute) -> Any:
         try:
             return await self._execute(step)
         except asyncio.CancelledError:
-            # The statement goes on in aiosqlite's thread: stop it, so the
-            # connection is free again when it goes back to the pool.
+            # The statement goes on in aiosqlite's thread, or has yet to start
+            # there: stop it if it runs. What the connection is left with (a
+            # transaction begun after we looked, a pending statement that would
+            # carry the interrupt over to the next query) is unknown: release()
+            # closes it.
+            self._cancelled = True
             await self._conn.interrupt()
             raise
 
@@ -190,9 +207,16 @@ class SQLiteLease:
             await stream.close()
 
     async def release(self) -> None:
+        conn = self._conn
+        if self._cancelled:
+            self._stream = None
+            await self._pool.discard(conn)
+            return
         try:
             await self.close_stream()
-            if self._conn.in_transaction:  # a plan or atomic() block ended without COMMIT
-                await self._conn.rollback()
-        finally:
-            await self._pool.release(self._conn)
+            if conn.in_transaction:  # a plan or atomic() block ended without COMMIT
+                await conn.rollback()
+        except BaseException:
+            await self._pool.discard(conn)
+            raise
+        await self._pool.release(conn)
