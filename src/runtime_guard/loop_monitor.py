@@ -3,12 +3,14 @@
 What asyncio's debug mode reports (``slow_callback_duration``), without a cost per
 callback. A watchdog thread posts a heartbeat callback to every running asyncio loop each
 poll (``slow_callback_ms / 4``, 2 to 25 ms). While a heartbeat is overdue, the watchdog
-samples the loop thread's stack: the callback being run (asyncio's ``Handle._run`` frame),
-the guard scope in that callback's context (the request) and the user's innermost frame.
-When the same callback is still running at the threshold, it is the one blocking the loop;
-when the heartbeat finally runs, the block is reported with the heartbeat's delay as its
-duration (a lower bound, within one poll of the truth). A scope that ends inside the
-blocking callback is charged before it closes.
+samples the loop thread's stack every poll: the callback being run (asyncio's
+``Handle._run`` frame), the guard scope in that callback's context (the request) and the
+user's innermost frame. A callback is timed by those samples (:func:`_held`) until its end
+is seen (by the next sample, the heartbeat, or its scope ending inside it); over the
+threshold, it is reported, named by the line sampled at the threshold.
+
+The heartbeat's delay alone is no measure of one callback: under load the loop is late
+because it runs many short callbacks in a row, and none of them is charged for the others.
 
 Covers asyncio's own event loops (uvicorn without uvloop, daphne, Django's test client,
 ``asyncio.run``); uvloop runs callbacks in C and is not observed.
@@ -22,6 +24,7 @@ import sys
 import threading
 import time
 from asyncio import base_events, events
+from types import FrameType
 from typing import Any
 
 from runtime_guard import attribution, reporting, scope
@@ -35,22 +38,51 @@ _threshold_s = 0.1
 _watchdog: _Watchdog | None = None
 _lock = threading.Lock()
 _perf_counter = time.perf_counter
+_FIRST_LOOK = 0.002  # a heartbeat not run this long after its posting is late
 
 # A sample of a loop thread: (the handle being run, user location or None, guard scope).
 Sample = tuple[events.Handle, Location | None, "scope.GuardScope | None"]
 
 
-class _LoopState:
-    """One running loop, as the watchdog and its heartbeat see it."""
+class _Running:
+    """A callback the watchdog saw running on a loop whose heartbeat was late."""
 
-    __slots__ = ("confirmed", "loop", "posted", "reported", "suspect")
+    __slots__ = (
+        "first_seen",
+        "guarded",
+        "handle",
+        "last_seen",
+        "location",
+        "named",
+        "not_before",
+        "reported",
+    )
+
+    def __init__(self, sample: Sample, not_before: float, now: float) -> None:
+        self.handle, self.location, self.guarded = sample
+        self.not_before = not_before  # the loop was seen doing something else then
+        self.first_seen = self.last_seen = now
+        self.named = False  # the location is the one sampled at the threshold
+        self.reported = False  # its scope, ending inside it, already reported it
+
+
+class _LoopState:
+    """One running loop, as the watchdog and its heartbeat see it.
+
+    ``lock`` orders the heartbeat (on the loop thread), a leaving scope (on the loop thread)
+    and the watchdog's samples: a sample taken before the heartbeat ran is stale.
+    """
+
+    __slots__ = ("last_look", "lock", "loop", "next_post", "posted", "running", "thread_name")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self.thread_name = threading.current_thread().name
+        self.lock = threading.Lock()
         self.posted = 0.0  # when the pending heartbeat was posted (0.0: none pending)
-        self.suspect: Sample | None = None  # the callback running while the beat was late
-        self.confirmed: Sample | None = None  # ... and still running at the threshold
-        self.reported = False  # a leaving scope already reported this block
+        self.next_post = 0.0  # heartbeats are posted one poll apart
+        self.last_look = _perf_counter()  # last time the loop was seen between or in callbacks
+        self.running: _Running | None = None  # the callback seen at the last sample
 
 
 _states: dict[int, _LoopState] = {}  # loop thread id -> state
@@ -75,38 +107,110 @@ def _run_forever(self: base_events.BaseEventLoop) -> None:
             del _states[threading.get_ident()]
 
 
+def _held(state: _LoopState, running: _Running, until: float) -> float:
+    """How long ``running`` held the loop, its end seen by ``until``, in seconds.
+
+    From the latest moment it cannot have started before: the heartbeat's posting (had it
+    been running already, the watchdog saw it 2 ms after the posting; the time before is not
+    counted, an underestimate by at most one poll, the posting following the previous
+    heartbeat within a poll), the last sample that saw the loop do something else, two polls
+    before it was first seen. To the earliest moment it must have ended by: ``until``, one
+    poll after it was last seen.
+
+    While the watchdog samples every poll, this is the callback's duration within one poll
+    below and two above: a block over 1.25 thresholds is always reported, one under half the
+    threshold never. Whatever the sampling, it is at least the time the watchdog saw the
+    callback running (first to last sample) and at most three polls more: a watchdog kept
+    waiting for a CPU or the GIL can miss a block near the threshold, but never reports a
+    callback it saw once (three polls are 0.75 threshold), nor charges a short callback for
+    the loop's whole delay behind other callbacks.
+    """
+    poll = _poll_interval()
+    start = max(state.posted, running.not_before, running.first_seen - 2 * poll)
+    return min(until, running.last_seen + poll) - start
+
+
+def _over_threshold(running: _Running, seconds: float) -> bool:
+    guarded = running.guarded
+    return guarded is not None and seconds * 1000 >= guarded.settings.slow_callback_ms
+
+
+def _ended(state: _LoopState, until: float) -> tuple[_Running, float] | None:
+    """The tracked callback has ended by ``until``: what to report, if anything (under lock)."""
+    running, state.running = state.running, None
+    if running is None or running.reported:
+        return None
+    held = _held(state, running, until)
+    return (running, held) if _over_threshold(running, held) else None
+
+
+def _observe(state: _LoopState, sample: Sample | None, now: float) -> tuple[_Running, float] | None:
+    """Take in one sample of the loop thread (under lock); a callback that ended, to report."""
+    ended = None
+    running = state.running
+    if running is not None and (sample is None or sample[0] is not running.handle):
+        ended = _ended(state, now)
+        running = None
+    if sample is not None:
+        if running is None:
+            running = state.running = _Running(sample, state.last_look, now)
+        running.last_seen = now
+        if not running.named:
+            running.location = sample[1]
+            running.named = _held(state, running, now) >= _threshold_s
+    state.last_look = now
+    return ended
+
+
+def _report(state: _LoopState, running: _Running, held: float) -> None:
+    if running.guarded is not None:
+        location = running.location or _suspended_location(running.handle)
+        _record(running.guarded, held, location, state.thread_name)
+
+
 def _beat(state: _LoopState) -> None:
-    """The heartbeat, on the loop: report the block it waited behind, if one was confirmed."""
-    lag = _perf_counter() - state.posted
-    state.posted = 0.0
-    confirmed, state.suspect, state.confirmed = state.confirmed, None, None
-    reported, state.reported = state.reported, False
-    if confirmed is None or reported:
-        return
-    handle, location, guarded = confirmed
-    if guarded is not None and lag * 1000 >= guarded.settings.slow_callback_ms:
-        _record(guarded, lag, location or _suspended_location(handle))
+    """The heartbeat, on the loop: the callbacks before it have ended."""
+    now = _perf_counter()
+    with state.lock:
+        ended = _ended(state, now)
+        state.posted = 0.0
+        state.last_look = now
+    if ended is not None:
+        _report(state, *ended)
+
+
+def _current_handle() -> events.Handle | None:
+    """The callback the calling (loop) thread is running."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is _HANDLE_RUN:
+            handle = frame.f_locals.get("self")
+            return handle if isinstance(handle, events.Handle) else None
+        frame = frame.f_back
+    return None
 
 
 def _before_leave(guarded: scope.GuardScope) -> None:
-    """A scope ends inside the callback that blocks the loop: charge it before it closes.
+    """A scope ends while the heartbeat is late: charge it a block it ran, before it closes.
 
-    Once the scope is left, its request's summary is written and the heartbeat, which runs
-    only after the blocking callback, would be too late for it.
+    Once the scope is left, its request's summary is written, and the heartbeat (which runs
+    only after the blocking callback) or the watchdog's next sample would be too late for it.
     """
     state = _states.get(threading.get_ident())
-    if state is None or not state.posted or state.reported:
+    if state is None or state.running is None:
         return
-    elapsed = _perf_counter() - state.posted
-    sample = state.confirmed or state.suspect
-    if (
-        sample is None
-        or sample[2] is not guarded
-        or elapsed * 1000 < guarded.settings.slow_callback_ms
-    ):
-        return
-    state.reported = True
-    _record(guarded, elapsed, sample[1] or _suspended_location(sample[0]))
+    now = _perf_counter()
+    with state.lock:
+        running = state.running
+        if running is None or running.guarded is not guarded or running.reported:
+            return
+        if running.handle is _current_handle():
+            running.last_seen = now  # still running: it is blocking right now
+        held = _held(state, running, running.last_seen)
+        if not _over_threshold(running, held):
+            return
+        running.reported = True
+    _report(state, running, held)
 
 
 def _suspended_location(handle: events.Handle) -> Location | None:
@@ -124,7 +228,9 @@ def _suspended_location(handle: events.Handle) -> Location | None:
     return found
 
 
-def _record(guarded: scope.GuardScope, elapsed: float, location: Location | None) -> None:
+def _record(
+    guarded: scope.GuardScope, elapsed: float, location: Location | None, thread_name: str
+) -> None:
     try:
         ms = elapsed * 1000
         request = guarded.kind == "request"
@@ -141,7 +247,7 @@ def _record(guarded: scope.GuardScope, elapsed: float, location: Location | None
             request_id=guarded.id if request else None,
             request_path=guarded.label if request else None,
             duration_ms=ms,
-            thread=threading.current_thread().name,
+            thread=thread_name,
             mode=guarded.settings.mode,
         )
         guarded.add_blocked(record)
@@ -186,9 +292,10 @@ class _Watchdog(threading.Thread):
     def run(self) -> None:
         wait = _poll_interval()
         while not self.stopping.wait(wait):
-            wait = _poll_interval()
+            wait = poll = _poll_interval()
             for tid, state in list(_states.items()):
-                wait = min(wait, self._poll(tid, state, wait))
+                wait = min(wait, self._poll(tid, state, poll))
+            wait = max(wait, 0.001)
 
     def _poll(self, tid: int, state: _LoopState, poll: float) -> float:
         """Look at one loop; return how soon to look again."""
@@ -197,26 +304,32 @@ class _Watchdog(threading.Thread):
             if _states.get(tid) is state:
                 _states.pop(tid, None)
             return poll
-        now = _perf_counter()
-        if not state.posted:
-            state.posted = now
+        posted = state.posted
+        if not posted:
+            now = _perf_counter()
+            if now < state.next_post:
+                return state.next_post - now
+            state.posted, state.next_post = now, now + poll
             try:
                 loop.call_soon_threadsafe(_beat, state)
             except RuntimeError:  # closed meanwhile
                 state.posted = 0.0
-            return poll
-        overdue = now - state.posted
-        if overdue < poll or state.confirmed is not None:
-            return poll
+                return poll
+            return _FIRST_LOOK
+        if _perf_counter() - posted < _FIRST_LOOK / 2:
+            return poll  # woken early for another loop
+        # The heartbeat is late: sample at once (a callback running now began before the
+        # posting), then every poll until it runs, so that each callback's start and end are
+        # known within one poll.
         sample = _sample(tid)
-        if sample is None:
-            return poll
-        if state.suspect is None or state.suspect[0] is not sample[0]:
-            state.suspect = sample  # first sight of this callback while the beat is late
-        elif overdue >= _threshold_s:
-            state.confirmed = sample  # the same callback, still running at the threshold
-            return poll
-        return max(state.posted + _threshold_s - now, 0.001)
+        now = _perf_counter()
+        with state.lock:
+            if state.posted != posted:  # the heartbeat ran meanwhile: the sample is stale
+                return poll
+            ended = _observe(state, sample, now)
+        if ended is not None:
+            _report(state, *ended)
+        return poll
 
 
 def use_threshold(ms: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 
 from runtime_guard.records import Record
@@ -21,10 +22,18 @@ def log(record: Record, level: int = logging.WARNING) -> None:
 
 
 def warn(record: Record) -> None:
-    """Issue a Python warning pointing at the user's line (not at Django's or the guard's)."""
+    """Issue a Python warning pointing at the user's line (not at Django's or the guard's).
+
+    Without a user frame, at the caller's line. Always without a ``__warningregistry__``:
+    the message names the request, and ``warnings.warn`` would keep one registry entry per
+    distinct message in the calling module, growing with every request served.
+    """
     loc = record.location
     if loc is None:
-        warnings.warn(record.message, AsyncORMGuardWarning, stacklevel=2)
-        return
-    module = loc.file.rsplit("/", 1)[-1].removesuffix(".py")
-    warnings.warn_explicit(record.message, AsyncORMGuardWarning, loc.file, loc.line, module=module)
+        caller = sys._getframe(1)
+        filename, line = caller.f_code.co_filename, caller.f_lineno
+        module = caller.f_globals.get("__name__", "")
+    else:
+        filename, line = loc.file, loc.line
+        module = loc.file.rsplit("/", 1)[-1].removesuffix(".py")
+    warnings.warn_explicit(record.message, AsyncORMGuardWarning, filename, line, module=module)

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from tests.guard import routers
+from tests.guard.served import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "guard_project"
 VIEWS = PROJECT_DIR / "guard_app" / "views.py"
 
 GUARD_MIDDLEWARE = [

@@ -7,18 +7,20 @@ after the last request; the test waits for that exit.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.guard.conftest import PROJECT_DIR, marked_line
+from tests.guard.conftest import marked_line
+from tests.guard.served import (
+    free_port,
+    project_environment,
+    read_records,
+    start_uvicorn,
+    stop,
+    wait_until_listening,
+)
 
 REQUESTS = [
     ("correct", "/guard/correct/"),
@@ -31,43 +33,9 @@ REQUESTS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_listening(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
-    """Poll with bare TCP connects (no HTTP request: those would count against the limit)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"uvicorn exited early with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"uvicorn did not listen on port {port} within {timeout}s")
-
-
 @pytest.fixture
 def project_env(tmp_path: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "guard_project.settings",
-        "GUARD_PROJECT_DB": str(tmp_path / "db.sqlite3"),
-        "GUARD_LOG_FILE": str(tmp_path / "guard.jsonl"),
-        "GUARD_MODE": "warn",
-        "PYTHONPATH": os.pathsep.join([str(PROJECT_DIR), os.environ.get("PYTHONPATH", "")]),
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v", "0"], cwd=PROJECT_DIR, env=env, check=True)
-    seeded = subprocess.run([*manage, "seed_guard"], cwd=PROJECT_DIR, env=env, check=True,
-                            capture_output=True, text=True)
-    env["SEED"] = seeded.stdout.strip().splitlines()[-1]
-    return env
+    return project_environment(tmp_path)
 
 
 def test_uvicorn_serves_the_project_and_the_guard_reports(
@@ -77,12 +45,8 @@ def test_uvicorn_serves_the_project_and_the_guard_reports(
     pk = seed["articles"][0]
     port = free_port()
     stderr = (tmp_path / "uvicorn.err").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "guard_project.asgi:application",
-         "--host", "127.0.0.1", "--port", str(port), "--loop", "asyncio", "--http", "h11",
-         "--lifespan", "off", "--no-access-log", "--limit-max-requests", str(len(REQUESTS))],
-        cwd=PROJECT_DIR, env=project_env, stderr=stderr, stdout=subprocess.DEVNULL,
-    )
+    proc = start_uvicorn(project_env, port, stderr,
+                         ["--limit-max-requests", str(len(REQUESTS))])
     try:
         wait_until_listening(port, proc)
         headers: dict[str, dict[str, int]] = {}
@@ -97,17 +61,10 @@ def test_uvicorn_serves_the_project_and_the_guard_reports(
                 }
         assert proc.wait(timeout=30) == 0  # stopped by itself after the last request
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
         stderr.close()
 
-    records = [json.loads(line) for line in
-               Path(project_env["GUARD_LOG_FILE"]).read_text().splitlines()]
+    records = read_records(Path(project_env["GUARD_LOG_FILE"]))
     by_kind: dict[str, list[dict]] = {}
     for record in records:
         by_kind.setdefault(record["kind"], []).append(record)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from pathlib import Path
 
@@ -101,3 +102,36 @@ def test_lowest_threshold_wins() -> None:
         assert loop_monitor._threshold_s == before / 2
     finally:
         loop_monitor._threshold_s = before
+
+
+async def test_a_busy_loop_is_charged_to_the_callback_that_blocked_it(
+    installed, guard_log: RecordCollector
+) -> None:
+    """Many short callbacks in a row, then one long one: only the long one is reported.
+
+    Under load the heartbeat is late because the loop runs many ready callbacks, not one
+    long one. The lateness must not be charged to whichever short callback was sampled twice,
+    and the long callback after it must not go unreported (regression: the watchdog stopped
+    sampling once it had confirmed a short callback, and charged it the whole delay).
+    """
+    loop_monitor.use_threshold(100)
+    busy = scope.GuardScope(GuardSettings(slow_callback_ms=100), "busy", "request")
+    blocking = scope.GuardScope(GuardSettings(slow_callback_ms=100), "blocking", "request")
+
+    async def short() -> None:
+        time.sleep(0.005)
+
+    async def long() -> None:
+        time.sleep(0.15)
+
+    def start(guarded: scope.GuardScope, coro) -> asyncio.Task:
+        context = contextvars.copy_context()  # the task runs in its request's scope
+        context.run(scope._current.set, guarded)
+        return asyncio.get_running_loop().create_task(coro, context=context)
+
+    tasks = [start(busy, short()) for _ in range(60)] + [start(blocking, long())]
+    await asyncio.gather(*tasks)
+    await asyncio.sleep(0.05)  # the heartbeat after the long callback
+    blocked = guard_log.of_kind("blocked")
+    assert [(r.request_path, r.function.rsplit(".")[-1]) for r in blocked] == [("blocking", "long")]
+    assert 125 <= blocked[0].duration_ms <= 300
