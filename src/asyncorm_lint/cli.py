@@ -159,6 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"asyncorm-lint: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # each file is written whole or not at all: say so, no traceback
+        print("asyncorm-lint: interrupted (files already written are complete)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 from . import __version__
 from .config import ConfigError, load_config
 from .django_api import LATEST_LTS, parse_version
-from .engine import SourceError, analyze_source, may_have_findings
+from .engine import SourceError, analyze_source, internal_error, may_have_findings
 from .options import Options
-from .project import Project, find_root
+from .project import Project, find_root, load_or_none
 
 LTS = ".".join(map(str, LATEST_LTS))
 
@@ -95,8 +95,8 @@ class Plugin:
         else:
             root = find_root(start) if start.exists() else None
         if root is not None:
-            cls.project = Project.load(root, cls.options, cache=not options.dja_no_cache)
-            for error in cls.project.errors:
+            cls.project = load_or_none(root, cls.options, cache=not options.dja_no_cache)
+            for error in cls.project.errors if cls.project is not None else ():
                 if "cannot parse" not in error:  # flake8 reports E999 for those itself
                     print(f"asyncorm-lint: {error}", file=sys.stderr)
 
@@ -112,8 +112,11 @@ class Plugin:
                 findings = self.project.check(path, source)
             else:
                 findings = analyze_source(source, self.filename, self.options)
-        except SourceError:
-            return  # flake8 reports E999 itself
+        except SourceError as exc:
+            # flake8 only runs us on code Python parses (else it reports E999 itself):
+            # libcst rejecting it leaves the file unchecked, which must not go unseen.
+            error = f"libcst cannot parse it: {exc.reason}"
+            findings = [internal_error(self.filename, error, exc.line, max(exc.col - 1, 0))]
         for finding in findings:
             yield finding.line, finding.col, finding.text, type(self)
 

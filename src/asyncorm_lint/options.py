@@ -40,6 +40,11 @@ class Options:
             return False
         return not (self.ignore and code.startswith(self.ignore))
 
+    def ignored(self, code: str, path: str) -> bool:
+        """True when the user asked to skip ``code`` here (``--ignore`` or a per-path ignore);
+        ``--select`` does not count: for codes that must not vanish with it (DJA000)."""
+        return bool(self.ignore and code.startswith(self.ignore)) or self.ignored_here(code, path)
+
     def ignored_here(self, code: str, path: str) -> bool:
         """True when a per-path ignore covers ``code`` in the file at ``path``."""
         if not self.per_path_ignores:

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import SummaryCache
 from .call_graph import CallGraph
-from .engine import SourceError, analyze_module, may_have_findings, parse, read_structure
+from .engine import (
+    SourceError,
+    analyze_module,
+    describe_internal_error,
+    may_have_findings,
+    parse,
+    read_structure,
+)
 from .files import python_files, read_source
 from .findings import Finding
 from .index import ModelIndex
@@ -174,7 +182,10 @@ class Project:
         source = self._source(entry)
         if source is None:
             return None
-        return read_structure(source, entry.name, str(entry.path))[0]
+        try:
+            return read_structure(source, entry.name, str(entry.path))[0]
+        except Exception:  # a bug of ours: the module stays out of the project view, and
+            return None  # its own analysis (alone) reports the DJA000
 
     def _walk(
         self, entry: ModuleEntry, index: ModelIndex, known: ModuleSummary
@@ -189,6 +200,8 @@ class Project:
         analysis = analyze_module(
             module, source, str(entry.path), self.options, index, entry.name, structure=known
         )
+        if analysis.error:
+            return None  # the module keeps its structure; checking it reports the DJA000
         return analysis.summary
 
     # --- checking ---------------------------------------------------------------------------
@@ -225,7 +238,7 @@ class Project:
             root=self.root,
             summarize=False,
         )
-        if key and self.store is not None:
+        if key and self.store is not None and not analysis.error:
             self.store.findings_put(key, analysis.findings)
         return analysis.findings
 
@@ -270,6 +283,22 @@ class _ModuleLocator:
 
     def _module_of(self, qualname: str) -> Path | None:
         return self.by_name.get(qualname.rpartition(".")[0])
+
+
+def load_or_none(
+    root: Path, options: Options, cache: bool = True, progress: Progress | None = None
+) -> Project | None:
+    """:meth:`Project.load`, or None when an internal error stops it: the run goes on,
+    each file analyzed alone (a file's own internal error is its DJA000 finding)."""
+    try:
+        return Project.load(root, options, cache=cache, progress=progress)
+    except Exception as exc:
+        print(
+            f"asyncorm-lint: internal error while reading the project at {root}, checking "
+            f"each file alone: {describe_internal_error(exc)}: please report it",
+            file=sys.stderr,
+        )
+        return None
 
 
 def options_digest(options: Options) -> str:

@@ -9,7 +9,7 @@ from .engine import SourceError, analyze_source
 from .files import python_files, read_source
 from .findings import Finding
 from .options import Options
-from .project import Progress, Project, find_root
+from .project import Progress, Project, find_root, load_or_none
 
 
 @dataclass
@@ -25,10 +25,11 @@ def load_project(
     root: str | None = None,
     cache: bool = True,
     progress: Progress | None = None,
-) -> Project:
-    """The project the paths belong to (``root`` overrides the marker-file search)."""
+) -> Project | None:
+    """The project the paths belong to (``root`` overrides the marker-file search); None
+    when an internal error stops its loading (each file is then analyzed alone)."""
     base = Path(root) if root else find_root(Path(paths[0]) if paths else Path.cwd())
-    return Project.load(base, options, cache=cache, progress=progress)
+    return load_or_none(base, options, cache=cache, progress=progress)
 
 
 def lint_paths(paths: list[str], options: Options, project: Project | None = None) -> LintResult:

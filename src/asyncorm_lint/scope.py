@@ -63,3 +63,16 @@ class Frame:
             self.layers[-1][name] = value
         else:
             self.vars[name] = value
+
+    def bind_state(self, dotted: str, value: Value | None) -> None:
+        """``request.user``, ``article.author``: what an object caches once loaded lives as
+        long as the name holding the object, so it is bound where that name is (a
+        comprehension's own variable, else the function), not in the innermost
+        comprehension: ``[x async for x in qs.filter(user=request.user)]`` loads the
+        user for the rest of the function too."""
+        root = dotted.split(".", 1)[0]
+        for layer in reversed(self.layers):
+            if root in layer:
+                layer[dotted] = value
+                return
+        self.vars[dotted] = value

@@ -34,7 +34,8 @@ def _cli_args(path: Path) -> list[str]:
 def test_fixtures_exist_for_every_family():
     from asyncorm_lint.rules import all_codes
 
-    families = {code[:4] for code in all_codes() if not code.startswith("DJA7")}
+    # DJA000 (an internal error) has no code that triggers it: see test_internal_error.py.
+    families = {code[:4] for code in all_codes() if not code.startswith(("DJA0", "DJA7"))}
     covered = {e.code[:4] for path in FILES for e in expected(path)}
     assert families <= covered, f"families without fixture markers: {sorted(families - covered)}"
 

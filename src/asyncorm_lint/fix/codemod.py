@@ -20,12 +20,12 @@ from ..django_api import LATEST_LTS, parse_version
 from ..engine import analyze_module
 from ..findings import Finding
 from ..options import Options
-from ..project import Project, find_root, module_name
+from ..project import Project, find_root, load_or_none, module_name
 from .fixers import FIXERS
 from .fixers._edit import FixContext, NotRewritten
 
 PRIMARY_POSITIONS = {cst.Attribute: "value", cst.Subscript: "value", cst.Call: "func"}
-_PROJECTS: dict[tuple[Path, Options], Project] = {}
+_PROJECTS: dict[tuple[Path, Options], Project | None] = {}
 
 
 @dataclass
@@ -85,7 +85,7 @@ class AsyncOrmCodemod(VisitorBasedCodemodCommand):
         root = find_root(Path(filename))
         key = (root, self.options)
         if key not in _PROJECTS:
-            _PROJECTS[key] = Project.load(root, self.options)
+            _PROJECTS[key] = load_or_none(root, self.options)
         return _PROJECTS[key]
 
     def findings(self, tree: cst.Module) -> list[Finding]:
@@ -143,12 +143,29 @@ class AsyncOrmCodemod(VisitorBasedCodemodCommand):
         entry = self._fixes.get(id(original_node))
         if entry is not None and isinstance(result, cst.CSTNode):
             finding, fix = entry
+            scope = _scope(self._parents)
             try:
+                if scope is not None:
+                    raise NotRewritten(f"in {scope}: await and async for are not allowed there")
                 result = FIXERS[type(fix)](fix, result, FixContext(self.context, self._parents))
                 self.outcomes.append(Outcome(finding, True))
             except NotRewritten as why:
                 self.outcomes.append(Outcome(finding, False, str(why)))
         return _parenthesize(result)
+
+
+def _scope(parents: list[cst.CSTNode]) -> str | None:
+    """None when the innermost scope around the node is an async function; else what it
+    is. A class body inside an async function runs on the loop (the finding stands) but
+    is a scope of its own, where ``await`` is a syntax error."""
+    for node in reversed(parents):
+        if isinstance(node, cst.ClassDef):
+            return f"the body of class {node.name.value}"
+        if isinstance(node, cst.Lambda):
+            return "a lambda"
+        if isinstance(node, cst.FunctionDef):
+            return None if node.asynchronous is not None else f"sync function {node.name.value}"
+    return "module code"
 
 
 def _target(fix: Any) -> cst.CSTNode | None:

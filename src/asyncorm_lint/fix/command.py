@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import errno
 import os
+import stat
 import sys
 import tempfile
 from collections import Counter
@@ -22,10 +24,13 @@ from pathlib import Path
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from ..engine import may_have_findings
+from ..engine import SourceError, describe_internal_error, internal_error, may_have_findings, parse
 from ..files import python_files
+from ..findings import Finding
+from ..large_stack import retrying_deep
 from ..options import Options
 from ..project import Project, module_name
+from ..rules.internal_error import INTERNAL_ERROR
 from .codemod import AsyncOrmCodemod, Outcome
 
 
@@ -41,7 +46,7 @@ class FileResult:
 def _transform(
     data: bytes, path: Path, options: Options, project: Project | None
 ) -> tuple[cst.Module, cst.Module, list[Outcome]]:
-    tree = cst.parse_module(data)
+    tree = parse(data, str(path))
     name = module_name(path, project.root) if project is not None else path.stem
     context = CodemodContext(filename=str(path), full_module_name=name)
     codemod = AsyncOrmCodemod(context, project=project, options=options, load_project=False)
@@ -50,79 +55,108 @@ def _transform(
 
 
 def _finding_counts(
-    source: str, path: Path, options: Options, project: Project | None
+    tree: cst.Module, path: Path, options: Options, project: Project | None
 ) -> Counter[str]:
     context = CodemodContext(filename=str(path))
     codemod = AsyncOrmCodemod(context, project=project, options=options, load_project=False)
-    return Counter(f.code for f in codemod.findings(cst.parse_module(source)))
+    return Counter(f.code for f in codemod.findings(tree))
 
 
 def _compiles(source: bytes, path: Path) -> bool:
     try:
         compile(source, str(path), "exec", dont_inherit=True)
         return True
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
 
 
 def fix_file(path: Path, options: Options, project: Project | None, write: bool) -> FileResult:
+    """Rewrite one file (``write``) or say how it would be rewritten. Never raises: what
+    goes wrong is the result's ``error`` and the file is left as it was."""
     result = FileResult(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         result.error = f"{path}: cannot read: {exc}"
         return result
+    if not may_have_findings(data.decode("utf-8", errors="replace")):
+        return result
     try:
-        text = data.decode("utf-8", errors="replace")
-        if not may_have_findings(text):
-            return result
-        tree, new_tree, result.outcomes = _transform(data, path, options, project)
-    except cst.ParserSyntaxError as exc:
-        reason = str(exc.message).splitlines()[0] if exc.message else "syntax error"
-        result.error = (
-            f"{path}:{exc.raw_line}:{exc.raw_column + 1}: cannot parse: {reason}; left untouched"
-        )
+        rewrite = retrying_deep(_rewrite, data, path, options, project)
+    except SourceError as exc:
+        result.error = f"{exc}; left untouched"
         return result
-    except Exception as exc:  # a bug must not cost the user a file: report, leave it
-        result.error = f"{path}: not fixed: internal error {type(exc).__name__}: {exc}"
+    except Exception as exc:  # a bug of the rewriting must not cost the user a file
+        result.error = _untouched(internal_error(str(path), describe_internal_error(exc)))
         return result
-    new_data = new_tree.bytes
-    if new_data == data:
+    result.outcomes, result.error = rewrite.outcomes, rewrite.error
+    if rewrite.new is None:
         return result
-    problem = _verify(data, new_data, path, options, project)
-    if problem:
-        result.error = f"{path}: not fixed, {problem}; left untouched"
-        result.outcomes = [
-            Outcome(o.finding, False, "file left untouched") for o in result.outcomes
-        ]
-        return result
-    result.changed = True
-    result.diff = "".join(
-        difflib.unified_diff(
-            tree.code.splitlines(keepends=True),
-            new_tree.code.splitlines(keepends=True),
-            fromfile=f"a/{path}",
-            tofile=f"b/{path}",
-        )
-    )
+    result.changed, result.diff = True, rewrite.diff
     if write:
         try:
-            _write_atomically(path, new_data)
+            _write_atomically(path, rewrite.new, data)
         except OSError as exc:
             result.error = f"{path}: cannot write: {exc}; left untouched"
             result.changed = False
     return result
 
 
+@dataclass
+class _Rewrite:
+    outcomes: list[Outcome]
+    new: bytes | None = None  # None: nothing to write
+    diff: str = ""
+    error: str = ""
+
+
+def _rewrite(data: bytes, path: Path, options: Options, project: Project | None) -> _Rewrite:
+    """The new content of the file, checked (:class:`SourceError` when it does not parse)."""
+    tree, new_tree, outcomes = _transform(data, path, options, project)
+    failed = [o.finding for o in outcomes if o.finding.code == INTERNAL_ERROR]
+    if failed:  # the analysis stopped on an internal error: nothing is known, nothing done
+        return _Rewrite([], error=_untouched(failed[0]))
+    new = new_tree.bytes
+    if new == data:
+        return _Rewrite(outcomes)
+    problem = _verify(data, new, path, options, project)
+    if problem:
+        left = [Outcome(o.finding, False, "file left untouched") for o in outcomes]
+        return _Rewrite(left, error=f"{path}: not fixed, {problem}; left untouched")
+    return _Rewrite(outcomes, new, unified_diff(tree.code, new_tree.code, str(path)))
+
+
+def unified_diff(old: str, new: str, path: str) -> str:
+    """A diff ``patch`` and ``git apply`` take: lines end at ``\\n`` only (a form feed
+    or a lone ``\\r`` stays inside its line), and a last line without a newline is
+    marked so."""
+    out = []
+    for line in difflib.unified_diff(
+        _patch_lines(old), _patch_lines(new), fromfile=f"a/{path}", tofile=f"b/{path}"
+    ):
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _patch_lines(text: str) -> list[str]:
+    parts = text.split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def _untouched(finding: Finding) -> str:
+    return f"{finding.path}:{finding.line}:{finding.col + 1}: {finding.text}; left untouched"
+
+
 def _verify(old: bytes, new: bytes, path: Path, options: Options, project: Project | None) -> str:
+    """Why the rewrite ``new`` of ``old`` must not be written, or ``""``."""
     try:
-        new_tree = cst.parse_module(new)
-    except cst.ParserSyntaxError:
+        new_tree = parse(new, str(path))
+    except SourceError:
         return "the rewritten code does not parse"
     if _compiles(old, path) and not _compiles(new, path):
         return "the rewritten code does not compile"
-    before = _finding_counts(cst.parse_module(old).code, path, options, project)
-    after = _finding_counts(new_tree.code, path, options, project)
+    before = _finding_counts(parse(old, str(path)), path, options, project)
+    after = _finding_counts(new_tree, path, options, project)
     new_codes = sorted(code for code, n in after.items() if n > before.get(code, 0))
     if new_codes:
         return f"the rewrite would add findings ({', '.join(new_codes)})"
@@ -132,20 +166,43 @@ def _verify(old: bytes, new: bytes, path: Path, options: Options, project: Proje
     return ""
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    mode = path.stat().st_mode
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _write_atomically(path: Path, data: bytes, expected: bytes) -> None:
+    """Replace the file the path names (through a symlink) with ``data``: a temporary file
+    in the same directory, written and synced, given the file's mode (and owner, when
+    allowed), then ``os.replace``d over it. Any failure or interruption before the
+    replace leaves the original as it was and no temporary file behind."""
+    target = Path(os.path.realpath(path))
+    info = target.stat()
+    if not os.access(target, os.W_OK):  # as ``open(path, "w")`` would refuse
+        raise PermissionError(errno.EACCES, "permission denied", str(path))
+    if target.read_bytes() != expected:
+        raise OSError("it changed on disk while being fixed")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode & 0o7777)
-        os.replace(tmp, path)
+        os.chmod(tmp, stat.S_IMODE(info.st_mode))
+        if (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+            with contextlib.suppress(OSError):  # only root may give a file away
+                os.chown(tmp, info.st_uid, info.st_gid)
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _sync_directory(target.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename itself durable (best effort: not every filesystem allows it)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def run(args: argparse.Namespace, options: Options, project: Project | None) -> int:

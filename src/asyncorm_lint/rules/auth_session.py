@@ -26,6 +26,9 @@ AUTH = {f"{f.module}.{f.name}": f for f in [*AUTH_FUNCTIONS, *HASHER_FUNCTIONS]}
 USER = {f.name: f for f in USER_METHODS}
 USER_MANAGER = {f.name: f for f in USER_MANAGER_METHODS}
 SESSION = {f.name: f for f in SESSION_METHODS}
+# The facts for ``session[key]``, ``del session[key]`` and ``key in session``: operators,
+# not methods (``request.session.contains()`` is no session method, nothing to rewrite).
+SESSION_OPERATORS = frozenset({"getitem", "setitem", "delitem", "contains"})
 REQUEST_USER = REQUEST_ATTRIBUTES[0]
 AUTH_MIXINS = {
     f"django.contrib.auth.mixins.{name}"
@@ -156,7 +159,7 @@ class AuthAndSession(Rule):
         if dotted is not None and self.ctx.frame.lookup(dotted) is not MISSING:
             return  # request.user was assigned earlier in this function
         if dotted is not None:  # resolved once, the lazy user is cached on the request
-            self.ctx.frame.bind(dotted, Value(V.INSTANCE, self.ctx.index.user_model))
+            self.ctx.frame.bind_state(dotted, Value(V.INSTANCE, self.ctx.index.user_model))
         request = describe(node.value)
         if REQUEST_USER.available(self.version):
             fix = f"user = await {request}.auser()"
@@ -206,7 +209,7 @@ class AuthAndSession(Rule):
             fact = USER[method]
         elif receiver.kind is V.MANAGER and method in USER_MANAGER:
             fact = USER_MANAGER[method]
-        elif receiver.kind is V.SESSION and method in SESSION:
+        elif receiver.kind is V.SESSION and method in SESSION and method not in SESSION_OPERATORS:
             fact = SESSION[method]
         else:
             return
@@ -224,7 +227,7 @@ class AuthAndSession(Rule):
         dotted = f"{request}.user"
         if self.ctx.frame.lookup(dotted) is not MISSING:
             return
-        self.ctx.frame.bind(dotted, Value(V.INSTANCE, self.ctx.index.user_model))
+        self.ctx.frame.bind_state(dotted, Value(V.INSTANCE, self.ctx.index.user_model))
         fix = (
             f"user = await {request}.auser()"
             if REQUEST_USER.available(self.version)

@@ -5,12 +5,17 @@ Building a queryset is free; only the expression that evaluates it is reported.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import libcst as cst
 
 from ..expressions import describe, last_name
 from ..fixes import AsyncFor, AsyncListComp
 from ..values import V, Value
 from .base import Rule, RuleDoc, register
+
+if TYPE_CHECKING:
+    from ..walker import ModuleContext
 
 MATERIALIZERS = {
     "list",
@@ -135,6 +140,10 @@ class QuerysetEvaluation(Rule):
             manual="choose what to print: a slice of the rows, or the query",
         ),
     }
+
+    def __init__(self, ctx: ModuleContext) -> None:
+        super().__init__(ctx)
+        self.truth_tested: set[int] = set()  # ids of the and/or operations read for DJA204
 
     # --- helpers -------------------------------------------------------------------------------
     def lazy(self, node: cst.BaseExpression) -> Value | None:
@@ -293,16 +302,23 @@ class QuerysetEvaluation(Rule):
         self._truth(node.left)
 
     def _truth(self, test: cst.BaseExpression) -> None:
-        while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-            test = test.expression
-        if isinstance(test, cst.BooleanOperation):
-            self._truth(test.left)
-            self._truth(test.right)
-            return
-        value = self.lazy(test)
-        if value is not None:
-            qs = describe(test)
-            self.evaluated("DJA204", test, test, value, what=qs, fix=f"await {qs}.aexists()")
+        """DJA204 for each operand ``test``'s truth value depends on, left to right. Each
+        ``and``/``or`` is expanded once: the walker visits every one of a long chain, and
+        re-reading the chain below each would take quadratic time."""
+        todo = [test]
+        while todo:
+            test = todo.pop()
+            while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+                test = test.expression
+            if isinstance(test, cst.BooleanOperation):
+                if id(test) not in self.truth_tested:
+                    self.truth_tested.add(id(test))
+                    todo += [test.right, test.left]
+                continue
+            value = self.lazy(test)
+            if value is not None:
+                qs = describe(test)
+                self.evaluated("DJA204", test, test, value, what=qs, fix=f"await {qs}.aexists()")
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         if len(node.slice) != 1:

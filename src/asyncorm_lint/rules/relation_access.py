@@ -72,7 +72,7 @@ class LazyAttributeAccess(Rule):
             if dotted is not None:  # once fetched, Django caches it on the instance
                 if self.ctx.frame.lookup(dotted) is not MISSING:
                     return
-                self.ctx.frame.bind(
+                self.ctx.frame.bind_state(
                     dotted, self.ctx.inferrer.attribute_of(base.but(fresh=True), attr)
                 )
             target = (relation.target or "object").rpartition(".")[2]
