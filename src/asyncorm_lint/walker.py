@@ -13,7 +13,7 @@ from typing import Any
 
 import libcst as cst
 
-from .call_arguments import CallArguments, assigned_in
+from .call_arguments import NOT_A_QUERYSET, CallArguments
 from .call_graph import CallGraph
 from .expressions import dotted_name, last_name
 from .imports import ImportTable
@@ -83,7 +83,7 @@ class ModuleContext:
 
     def __post_init__(self) -> None:
         self.inferrer = Inferrer(self)
-        self.call_arguments = CallArguments(self.module)
+        self.call_arguments = CallArguments(self.source)
         self.evidence = set(EVIDENCE.findall(self.source))
         names = WRAPPER_NAMES | {w.rsplit(".", 1)[-1] for w in self.options.wrappers}
         pattern = WRAPPED_TARGET.format(names="|".join(sorted(map(re.escape, names))))
@@ -436,13 +436,8 @@ class Walker(cst.CSTVisitor):
     def _passed_queryset(self, function: str, position: int, name: str) -> Value | None:
         """A parameter the module's own calls feed lazy querysets, and nothing else known:
         ``refresh(Body.objects.all())``, or a local assigned from one (``refresh(qs)``)."""
-        expressions: list[cst.BaseExpression] = []
-        for passed in self.ctx.call_arguments.passed(function, position, name):
-            if isinstance(passed.value, cst.Name) and passed.caller is not None:
-                expressions.extend(assigned_in(passed.caller, passed.value.value))
-            else:
-                expressions.append(passed.value)
-        if any(_not_a_queryset(expression) for expression in expressions):
+        expressions = self.ctx.call_arguments.passed(function, position, name)
+        if any(expression is NOT_A_QUERYSET for expression in expressions):
             return None
         known = [v for v in map(self.ctx.infer, expressions) if v is not None]
         if not known or any(value.kind is not V.QUERYSET for value in known):
@@ -531,29 +526,3 @@ def _common(values: list[Value | None]) -> Value | None:
     if all(v is not None and v.kind is first.kind and v.model == first.model for v in values):
         return first.but(fresh=False, wrapped_by=None)
     return None
-
-
-#: Calls whose result is never a lazy queryset.
-EVALUATING = frozenset({"list", "tuple", "set", "sorted", "dict", "len", "str", "int"})
-
-
-def _not_a_queryset(node: cst.BaseExpression) -> bool:
-    """A literal, comprehension or evaluating call: a value known not to be a queryset."""
-    if isinstance(
-        node,
-        cst.List
-        | cst.Tuple
-        | cst.Set
-        | cst.Dict
-        | cst.ListComp
-        | cst.SetComp
-        | cst.DictComp
-        | cst.GeneratorExp
-        | cst.BaseString
-        | cst.Integer
-        | cst.Float,
-    ):
-        return True
-    if isinstance(node, cst.Name) and node.value in ("None", "True", "False"):
-        return True
-    return isinstance(node, cst.Call) and last_name(node.func) in EVALUATING
