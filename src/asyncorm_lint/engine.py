@@ -59,13 +59,16 @@ def parse(source: str | bytes, path: str = "<string>") -> cst.Module:
         raise SourceError(path, 1, 1, f"{type(exc).__name__}: {exc}") from None
 
 
-ASYNC_CODE = re.compile(r"\basync\s+(?:def|for|with)\b|\bawait\b")
+ASYNC_CODE = re.compile(
+    r"\basync\s+(?:def|for|with)\b|\bawait\b|sync_to_async\b|\b(?:asyncio|types)\.coroutine\b"
+)
 
 
 def may_have_findings(source: str) -> bool:
-    """Cheap pre-filter: code without ``async def``/``async for``/``await`` has no async
-    context to check (comprehensions use ``async for``)."""
-    return "async" in source and ASYNC_CODE.search(source) is not None
+    """Cheap pre-filter: code without ``async def``/``async for``/``await``, a
+    ``sync_to_async`` wrapper (its functions may hand lazy querysets back: DJA603) or a
+    generator-based coroutine has no async context to check."""
+    return ("async" in source or "coroutine" in source) and ASYNC_CODE.search(source) is not None
 
 
 def read_structure(

@@ -139,7 +139,7 @@ class Inferrer:
                 return Value(V.MANAGER, dotted_name(owner))
         if attr == "request" and isinstance(owner, cst.Attribute) and owner.attr.value == "context":
             return Value(V.REQUEST)  # GraphQL resolvers: info.context.request
-        return None
+        return default_reverse_manager(attr)
 
     def attribute_of(self, base: Value, attr: str) -> Value | None:
         index = self.ctx.index
@@ -158,7 +158,7 @@ class Inferrer:
         if kind in (V.INSTANCE, V.LAZY_USER):
             relation = index.relation(base.model, attr)
             if relation is None:
-                return None
+                return None if index.is_model(base.model) else default_reverse_manager(attr)
             if relation.kind == "many":
                 value = base.related_value(attr, V.RELATED_MANAGER, relation.target)
                 return value.but(
@@ -277,7 +277,7 @@ class Inferrer:
         return set()
 
     def _built_queryset(self, receiver: Value, method: str, node: cst.Call | None) -> Value:
-        base = receiver.but(kind=V.QUERYSET, wrapped_by=None)
+        base = receiver.but(kind=V.QUERYSET, wrapped_by=None, by_name=False)
         if receiver.kind is V.MANAGER or (receiver.kind is V.RELATED_MANAGER and method != "all"):
             base = base.but(prefetched=frozenset())
         if method in VALUES_BUILDERS:
@@ -391,6 +391,16 @@ class Inferrer:
             return base.but(kind=V.INSTANCE, wrapped_by=None) if base.rows_are_instances else None
         return None
 
+    def _IfExp(self, node: cst.IfExp) -> Value | None:
+        """``a if cond else b``: known only when both branches are the same kind of value."""
+        body = self.infer(node.body)
+        if body is None:
+            return None
+        orelse = self.infer(node.orelse)
+        if orelse is None or orelse.kind is not body.kind:
+            return None
+        return body if orelse.model == body.model else body.but(model=None)
+
     def _NamedExpr(self, node: cst.NamedExpr) -> Value | None:
         return self.infer(node.value)
 
@@ -427,6 +437,30 @@ class Inferrer:
         if value is not None and value.kind is V.MODEL_CLASS:
             return Value(V.INSTANCE, value.model)
         return None
+
+
+def default_reverse_manager(attr: str) -> Value | None:
+    """``obj.comment_set``: Django's default name for a reverse foreign key's manager
+    (``<model>_set``), on an object whose model the analysis does not know. What reaches
+    the database is a manager method called on it (``.all()`` iterated, ``.count()``...)."""
+    if attr.endswith("_set") and len(attr) > 4 and attr[:-4].isidentifier():
+        return Value(V.RELATED_MANAGER, None, by_name=True)
+    return None
+
+
+#: Methods a Python set, dict or list also has, whatever their arguments.
+CONTAINER_METHODS = frozenset({"add", "remove", "clear", "update", "pop", "copy", "discard", "set"})
+
+
+def maybe_container_call(receiver: Value, method: str, node: cst.Call) -> bool:
+    """True when ``receiver`` is known only by its ``*_set`` name and the call may as well
+    be a Python container's: ``seen_set.add(x)``, ``ids_set.count(x)``, ``cache_set.get(k)``."""
+    if not receiver.by_name:
+        return False
+    if method in CONTAINER_METHODS:
+        return True
+    positional = any(arg.keyword is None for arg in node.args)
+    return (method == "count" and bool(node.args)) or (method == "get" and positional)
 
 
 def _string_args(node: cst.Call) -> list[str]:

@@ -54,6 +54,9 @@ class Value:
     )
     items: tuple[Value | None, ...] = ()
     manager_attr: str = "objects"
+    # Known only by Django's default name (``obj.comment_set``): methods a plain Python
+    # container also has (``add``, ``remove``, ``update``...) are not taken for queries.
+    by_name: bool = False
 
     def but(self, **changes: object) -> Value:
         return replace(self, **changes)  # type: ignore[arg-type]

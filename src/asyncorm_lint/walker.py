@@ -13,6 +13,7 @@ from typing import Any
 
 import libcst as cst
 
+from .call_arguments import NOT_A_QUERYSET, CallArguments
 from .call_graph import CallGraph
 from .expressions import dotted_name, last_name
 from .imports import ImportTable
@@ -34,6 +35,9 @@ WRAPPER_NAMES = frozenset({"sync_to_async", "database_sync_to_async", "SyncToAsy
 # ``sync_to_async(helper)``, ``database_sync_to_async(self.helper)``: the function names a
 # module hands to a wrapper, whose bodies then run in a worker thread.
 WRAPPED_TARGET = r"\b(?:{names})\(\s*(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)\s*[,)]"
+
+#: Decorators that make a generator function a coroutine run by the event loop.
+GENERATOR_COROUTINES = frozenset({"asyncio.coroutine", "types.coroutine"})
 
 
 @dataclass
@@ -79,6 +83,7 @@ class ModuleContext:
 
     def __post_init__(self) -> None:
         self.inferrer = Inferrer(self)
+        self.call_arguments = CallArguments(self.source)
         self.evidence = set(EVIDENCE.findall(self.source))
         names = WRAPPER_NAMES | {w.rsplit(".", 1)[-1] for w in self.options.wrappers}
         pattern = WRAPPED_TARGET.format(names="|".join(sorted(map(re.escape, names))))
@@ -135,6 +140,9 @@ class ModuleContext:
         self.claimed.add(id(node))
         if self.frame.is_async or anywhere:
             if self.options.enabled(code):
+                frame_node = self.frame.node
+                if isinstance(frame_node, cst.FunctionDef) and frame_node.asynchronous is None:
+                    fix = None  # a generator-based coroutine: "await" is not allowed there
                 self.pending.append(Pending(code, node, message, fix))
         elif self.frame.summary is not None:
             self.effects.append(PendingEffect(self.frame.summary, code, what, node))
@@ -341,7 +349,7 @@ class Walker(cst.CSTVisitor):
         else:
             frame = Frame(
                 node.name.value,
-                node.asynchronous is not None,
+                self._is_coroutine(node),
                 node,
                 cls or ctx.frame.cls,
                 ctx.frame,
@@ -377,13 +385,22 @@ class Walker(cst.CSTVisitor):
         summary = FunctionSummary(
             qualname,
             node.name.value,
-            node.asynchronous is not None,
+            self._is_coroutine(node),
             ctx.summary.path,
             wrapped=wrapped,
             is_property=is_property,
         )
         ctx.summary.functions.setdefault(qualname, summary)
         return summary
+
+    def _is_coroutine(self, node: cst.FunctionDef) -> bool:
+        """``async def``, or a generator-based coroutine (``@asyncio.coroutine``, Python < 3.11,
+        and ``@types.coroutine``): both run on the event loop."""
+        if node.asynchronous is not None:
+            return True
+        return any(
+            self.ctx.qualify(d.decorator) in GENERATOR_COROUTINES for d in node.decorators
+        )
 
     def _directly_in_class(self, node: cst.CSTNode) -> bool:
         parent = self.ctx.parent(node)
@@ -412,7 +429,25 @@ class Walker(cst.CSTVisitor):
             return Value(V.REQUEST)
         if name == "scope" and frame.is_async:
             return Value(V.SCOPE)
+        if cls is None and frame.name != "<lambda>":
+            return self._passed_queryset(frame.name, position, name)
         return None
+
+    def _passed_queryset(self, function: str, position: int, name: str) -> Value | None:
+        """A parameter the module's own calls feed lazy querysets, and nothing else known:
+        ``refresh(Body.objects.all())``, or a local assigned from one (``refresh(qs)``)."""
+        expressions = self.ctx.call_arguments.passed(function, position, name)
+        if any(expression is NOT_A_QUERYSET for expression in expressions):
+            return None
+        known = [v for v in map(self.ctx.infer, expressions) if v is not None]
+        if not known or any(value.kind is not V.QUERYSET for value in known):
+            return None
+        models = {value.model for value in known}
+        return Value(
+            V.QUERYSET,
+            models.pop() if len(models) == 1 else None,
+            rows_are_instances=all(value.rows_are_instances for value in known),
+        )
 
     def _django_request_allowed(self, cls: ClassFrame | None) -> bool:
         return self.ctx.django_requests and not (cls is not None and cls.is_drf_view)

@@ -31,6 +31,20 @@ def test_rewrites_in_place_and_reports(tmp_path: Path, capsys):
     assert "1 file(s) rewritten" in out and "DJA101: 1" in out
 
 
+def test_generator_coroutines_are_reported_not_rewritten(tmp_path: Path, capsys):
+    source = (
+        "import types\n\nfrom .models import Article\n\n\n@types.coroutine\n"
+        "def v(pk):\n    article = Article.objects.get(pk=pk)\n    yield\n    return article\n"
+    )
+    target = tmp_path / "handlers.py"
+    target.write_text(source)
+    main(["fix", "--single-file", str(target)])
+    assert target.read_text() == source  # "await" is not allowed in a generator
+    assert "0 file(s) rewritten" in capsys.readouterr().out
+    assert main(["check", "--single-file", str(target)]) == 1
+    assert "DJA101" in capsys.readouterr().out
+
+
 def test_diff_writes_nothing(tmp_path: Path, capsys):
     target = tmp_path / "views.py"
     target.write_text(BAD)

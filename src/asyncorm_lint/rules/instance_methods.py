@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..django_api import MODEL_METHODS, RELATED_MANAGER_METHODS
+from ..inference import maybe_container_call
 from ..values import V
 from .base import Rule, RuleDoc, register
 
@@ -67,7 +68,11 @@ class InstanceMethodCalls(Rule):
             return
         if receiver.kind in (V.INSTANCE, V.LAZY_USER) and method in INSTANCE:
             fact = INSTANCE[method]
-        elif receiver.kind is V.RELATED_MANAGER and method in RELATED:
+        elif (
+            receiver.kind is V.RELATED_MANAGER
+            and method in RELATED
+            and not maybe_container_call(receiver, method, node)
+        ):
             fact = RELATED[method]
         else:
             return

@@ -6,6 +6,7 @@ import libcst as cst
 
 from ..django_api import PREFETCH_FUNCTIONS, QUERYSET_METHODS, SHORTCUTS, USER_MANAGER_METHODS
 from ..fixes import AwaitFunction
+from ..inference import maybe_container_call
 from ..values import V
 from .base import Rule, RuleDoc, register
 
@@ -69,6 +70,8 @@ class QuerysetMethodCalls(Rule):
         receiver = self.ctx.infer(func.value)
         if receiver is None or not receiver.is_queryset_like:
             return
+        if maybe_container_call(receiver, method, node):
+            return  # ``seen_set.update(...)``: maybe a Python set
         if receiver.kind is V.MANAGER and method in USER_MANAGER:
             return  # DJA504
         if receiver.kind is V.RELATED_MANAGER and method in RELATED_WRITES:
