@@ -142,19 +142,25 @@ def django_tests_dir() -> Path:
     return tests
 
 
-def child(backend: str, mode: str, modules: list[str], shim: bool = True) -> None:
-    """In the child process: install the shim after django.setup() and run runtests.py."""
+def enter_tests(backend: str) -> tuple[Path, str]:
+    """In a child process: make Django's ``tests/`` importable and current, and write the
+    backend's settings module; return that directory and the settings module's name."""
     tests = django_tests_dir()
     sys.path[:0] = [str(tests), str(ROOT / "src")]
     os.chdir(tests)
-    settings = "test_sqlite"
-    if backend == "postgres":
-        settings_dir = Path(tempfile.mkdtemp(prefix="asyncorm-dj-"))
-        (settings_dir / "asyncorm_pg_settings.py").write_text(
-            textwrap.dedent(POSTGRES_SETTINGS % {"pid": os.getpid()})
-        )
-        sys.path.insert(0, str(settings_dir))
-        settings = "asyncorm_pg_settings"
+    if backend != "postgres":
+        return tests, "test_sqlite"
+    settings_dir = Path(tempfile.mkdtemp(prefix="asyncorm-dj-"))
+    (settings_dir / "asyncorm_pg_settings.py").write_text(
+        textwrap.dedent(POSTGRES_SETTINGS % {"pid": os.getpid()})
+    )
+    sys.path.insert(0, str(settings_dir))
+    return tests, "asyncorm_pg_settings"
+
+
+def child(backend: str, mode: str, modules: list[str], shim: bool = True) -> None:
+    """In the child process: install the shim after django.setup() and run runtests.py."""
+    tests, settings = enter_tests(backend)
 
     import django
 

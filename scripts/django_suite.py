@@ -32,8 +32,6 @@ import os
 import runpy
 import subprocess
 import sys
-import tempfile
-import textwrap
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -170,17 +168,7 @@ def _record_outcomes(outcomes: dict[str, str], modules: dict[str, Counter[str]])
 
 def child(backend: str, mode: str, shim: bool, modules: list[str]) -> None:
     """In the child process: install the shim after django.setup(), run runtests.py."""
-    tests = downloads.django_tests_dir()
-    sys.path[:0] = [str(tests), str(ROOT / "src")]
-    os.chdir(tests)
-    settings = "test_sqlite"
-    if backend == "postgres":
-        settings_dir = Path(tempfile.mkdtemp(prefix="asyncorm-dj-"))
-        (settings_dir / "asyncorm_pg_settings.py").write_text(
-            textwrap.dedent(downloads.POSTGRES_SETTINGS % {"pid": os.getpid()})
-        )
-        sys.path.insert(0, str(settings_dir))
-        settings = "asyncorm_pg_settings"
+    tests, settings = downloads.enter_tests(backend)
 
     import django
 

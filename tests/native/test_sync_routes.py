@@ -98,29 +98,24 @@ def test_sync_reads_run_natively_with_djangos_results(
     if alias not in zoo:
         pytest.skip("PostgreSQL is not configured")
     books = Book.objects.using(alias)
+
+    def reads() -> tuple[Any, ...]:
+        return (
+            list(books.order_by("pk")),
+            books.count(),
+            books.filter(pages__gt=300).exists(),
+            books.order_by("pk").first(),
+            books.aggregate(n=Count("pk")),
+            [a.books.all()[:] for a in Author.objects.using(alias).prefetch_related("books")],
+            list(books.order_by("pk").iterator(chunk_size=2)),
+            list(books.order_by("pk").values_list("title", flat=True)),
+        )
+
     asyncorm_native.uninstall()
-    expected = (
-        list(books.order_by("pk")),
-        books.count(),
-        books.filter(pages__gt=300).exists(),
-        books.order_by("pk").first(),
-        books.aggregate(n=Count("pk")),
-        [a.books.all()[:] for a in Author.objects.using(alias).prefetch_related("books")],
-        list(books.order_by("pk").iterator(chunk_size=2)),
-        list(books.order_by("pk").values_list("title", flat=True)),
-    )
+    expected = reads()
     asyncorm_native.install(sync=True)
     reporting.reset()
-    got = (
-        list(books.order_by("pk")),
-        books.count(),
-        books.filter(pages__gt=300).exists(),
-        books.order_by("pk").first(),
-        books.aggregate(n=Count("pk")),
-        [a.books.all()[:] for a in Author.objects.using(alias).prefetch_related("books")],
-        list(books.order_by("pk").iterator(chunk_size=2)),
-        list(books.order_by("pk").values_list("title", flat=True)),
-    )
+    got = reads()
     assert got == expected
     report = asyncorm_native.report()
     assert report.fallback == {}
