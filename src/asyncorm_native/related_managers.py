@@ -187,28 +187,26 @@ def _bulk_methods(plans: _BulkPlans) -> Builder:
     return build
 
 
-_fk_methods = _bulk_methods(
-    _BulkPlans(
-        related.fk_add,
-        related.fk_remove,
-        related.fk_clear,
-        related.fk_set,
-        related.fk_create,
-        related.fk_get_or_create,
-        related.fk_update_or_create,
-    )
+FK_PLANS = _BulkPlans(
+    related.fk_add,
+    related.fk_remove,
+    related.fk_clear,
+    related.fk_set,
+    related.fk_create,
+    related.fk_get_or_create,
+    related.fk_update_or_create,
 )
-_generic_methods = _bulk_methods(
-    _BulkPlans(
-        related.generic_add,
-        related.generic_remove,
-        related.generic_clear,
-        related.generic_set,
-        related.generic_create,
-        lambda cls, manager, kwargs: related.generic_get_or_create(cls, manager, kwargs, False),
-        lambda cls, manager, kwargs: related.generic_get_or_create(cls, manager, kwargs, True),
-    )
+GENERIC_PLANS = _BulkPlans(
+    related.generic_add,
+    related.generic_remove,
+    related.generic_clear,
+    related.generic_set,
+    related.generic_create,
+    lambda cls, manager, kwargs: related.generic_get_or_create(cls, manager, kwargs, False),
+    lambda cls, manager, kwargs: related.generic_get_or_create(cls, manager, kwargs, True),
 )
+_fk_methods = _bulk_methods(FK_PLANS)
+_generic_methods = _bulk_methods(GENERIC_PLANS)
 
 
 def _m2m_methods(cls: type, stock: dict[str, Any]) -> dict[str, Callable[..., Any]]:
@@ -376,10 +374,14 @@ def _existing_classes(factories: list[tuple[Any, str, Builder, Any]]) -> list[tu
 def install(sync: bool = False) -> None:
     """Native a-methods on the related managers; with ``sync``, their sync twins too."""
     if sync:
-        from .sync_routes import FK_PLANS, GENERIC_PLANS, M2M_PLANS
+        from .sync_routes import M2M_PLANS, bulk_plan_table
 
         _sync_plans.update(
-            {_fk_methods: FK_PLANS, _m2m_methods: M2M_PLANS, _generic_methods: GENERIC_PLANS}
+            {
+                _fk_methods: bulk_plan_table(FK_PLANS),
+                _m2m_methods: M2M_PLANS,
+                _generic_methods: bulk_plan_table(GENERIC_PLANS),
+            }
         )
     factories = _factories()
     for module, name, builder, _descriptor in factories:

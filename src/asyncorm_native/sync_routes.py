@@ -435,17 +435,6 @@ _MODEL_ROUTES: dict[str, Callable[..., Any]] = {
 #: Per manager kind, each sync method's plan, built from the method's own arguments:
 #: ``make(cls, manager, *args, **kwargs)`` has Django's signature, so a bad call raises
 #: Django's TypeError before anything runs.
-FK_PLANS: dict[str, Callable[..., Plan[Any]]] = {
-    "add": lambda cls, m, *objs, bulk=True: related.fk_add(cls, m, objs, bulk),
-    "remove": lambda cls, m, *objs, bulk=True: related.fk_remove(cls, m, objs, bulk),
-    "clear": lambda cls, m, *, bulk=True: related.fk_clear(cls, m, bulk),
-    "set": lambda cls, m, objs, *, bulk=True, clear=False: related.fk_set(
-        cls, m, objs, bulk, clear
-    ),
-    "create": lambda cls, m, **kw: related.fk_create(cls, m, kw),
-    "get_or_create": lambda cls, m, **kw: related.fk_get_or_create(cls, m, kw),
-    "update_or_create": lambda cls, m, **kw: related.fk_update_or_create(cls, m, kw),
-}
 M2M_PLANS: dict[str, Callable[..., Plan[Any]]] = {
     "add": lambda cls, m, *objs, through_defaults=None: related.m2m_add(
         cls, m, objs, through_defaults
@@ -465,17 +454,21 @@ M2M_PLANS: dict[str, Callable[..., Plan[Any]]] = {
         related.m2m_get_or_create(cls, m, through_defaults, kw, True)
     ),
 }
-GENERIC_PLANS: dict[str, Callable[..., Plan[Any]]] = {
-    "add": lambda cls, m, *objs, bulk=True: related.generic_add(cls, m, objs, bulk),
-    "remove": lambda cls, m, *objs, bulk=True: related.generic_remove(cls, m, objs, bulk),
-    "clear": lambda cls, m, *, bulk=True: related.generic_clear(cls, m, bulk),
-    "set": lambda cls, m, objs, *, bulk=True, clear=False: related.generic_set(
-        cls, m, objs, bulk, clear
-    ),
-    "create": lambda cls, m, **kw: related.generic_create(cls, m, kw),
-    "get_or_create": lambda cls, m, **kw: related.generic_get_or_create(cls, m, kw, False),
-    "update_or_create": lambda cls, m, **kw: related.generic_get_or_create(cls, m, kw, True),
-}
+def bulk_plan_table(plans: Any) -> dict[str, Callable[..., Plan[Any]]]:
+    """The table for a manager kind whose methods take Django's ``bulk`` signatures (reverse
+    foreign key, generic relation), from the plans its a-methods run
+    (``related_managers.FK_PLANS``/``GENERIC_PLANS``)."""
+    return {
+        "add": lambda cls, m, *objs, bulk=True: plans.add(cls, m, objs, bulk),
+        "remove": lambda cls, m, *objs, bulk=True: plans.remove(cls, m, objs, bulk),
+        "clear": lambda cls, m, *, bulk=True: plans.clear(cls, m, bulk),
+        "set": lambda cls, m, objs, *, bulk=True, clear=False: plans.set(
+            cls, m, objs, bulk, clear
+        ),
+        "create": lambda cls, m, **kw: plans.create(cls, m, kw),
+        "get_or_create": lambda cls, m, **kw: plans.get_or_create(cls, m, kw),
+        "update_or_create": lambda cls, m, **kw: plans.update_or_create(cls, m, kw),
+    }
 
 
 def manager_methods(
