@@ -140,9 +140,6 @@ class ModuleContext:
         self.claimed.add(id(node))
         if self.frame.is_async or anywhere:
             if self.options.enabled(code):
-                frame_node = self.frame.node
-                if isinstance(frame_node, cst.FunctionDef) and frame_node.asynchronous is None:
-                    fix = None  # a generator-based coroutine: "await" is not allowed there
                 self.pending.append(Pending(code, node, message, fix))
         elif self.frame.summary is not None:
             self.effects.append(PendingEffect(self.frame.summary, code, what, node))
